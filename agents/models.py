@@ -1,0 +1,47 @@
+"""Provider staff: which client companies each one serves, and which languages they speak."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from core.extensions import db
+from core.models_base import utcnow
+from core.tenancy import TenantScoped
+
+
+class SkillLevel(StrEnum):
+    NATIVE = "native"
+    FLUENT = "fluent"
+    BASIC = "basic"
+
+
+class AgentAssignment(TenantScoped, db.Model):
+    """An agent trained for a client, or a supervisor responsible for it."""
+
+    __tablename__ = "agent_assignments"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "user_id", name="uq_agent_assignments_tenant_id_user_id"),
+        Index("ix_agent_assignments_user_id", "user_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AgentLanguage(db.Model):
+    """Provider-level data (not a tenant's): the languages an agent can serve customers in."""
+
+    __tablename__ = "agent_languages"
+    __table_args__ = (
+        UniqueConstraint("user_id", "language", name="uq_agent_languages_user_id_language"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    language: Mapped[str] = mapped_column(String(8))
+    level: Mapped[str] = mapped_column(String(10), default=SkillLevel.FLUENT.value)

@@ -1,0 +1,53 @@
+"""The application factory. It wires configuration, extensions, blueprints and CLI groups;
+it never touches the database."""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from core import config as config_module
+from core.api import API_PREFIX
+from core.auth.roles import Role
+from flask_babel import lazy_gettext as _l
+from core import database  # noqa: F401  (engine event listeners)
+from core.extensions import csrf, db, limiter, login_manager, migrate
+
+DOMAIN_PACKAGES = ("tenants", "agents", "billing", "demo")
+
+
+def create_app(overrides: dict[str, Any] | None = None) -> Flask:
+    settings = config_module.load(**(overrides or {}))
+    app = Flask("core", instance_path=str(settings["INSTANCE_PATH"]))
+    app.config.update(settings)
+    proxies = int(app.config.get("TRUSTED_PROXIES", 0) or 0)
+    if proxies:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)  # type: ignore[method-assign]
+
+    from core import auth, boundary, cli, i18n, nav, views
+    from core import api_views
+    from core.auth import api as auth_api
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(config_module.REPO_ROOT / "migrations"))
+    login_manager.init_app(app)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    i18n.init_app(app)
+    boundary.init_app(app)
+    auth.init_app(app)
+    app.register_blueprint(views.bp)
+    app.register_blueprint(auth_api.bp)
+    app.register_blueprint(api_views.bp)
+    nav.add_nav(_l("Audit log"), "core.audit_log", [Role.PROVIDER_ADMIN], order=90)
+    for name in DOMAIN_PACKAGES:
+        importlib.import_module(name).init_app(app)
+    # The API authenticates with bearer tokens only, so CSRF does not apply to it.
+    for blueprint in app.blueprints.values():
+        if (blueprint.url_prefix or "").startswith(API_PREFIX):
+            csrf.exempt(blueprint)
+    cli.init_app(app)
+    return app

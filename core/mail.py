@@ -1,0 +1,85 @@
+"""Outgoing e-mail through the outbox: queued in the transaction, sent over SMTP by a job.
+
+Without `SMTP_HOST` (the embedded demo) messages are written as .eml files under
+`instance/outgoing-mail/`, so nothing leaves the machine and a developer can still read them.
+"""
+
+from __future__ import annotations
+
+import smtplib
+from email.message import EmailMessage
+from email.utils import formatdate, make_msgid
+from pathlib import Path
+from typing import Any
+
+from flask import current_app
+
+from core import outbox
+from core.outbox import OutboxMessage
+
+LOOP_HEADER = "X-Loop"
+LOOP_VALUE = "firstline"
+
+
+def send_email(
+    *,
+    to: str | list[str],
+    subject: str,
+    text: str,
+    html: str | None = None,
+    tenant_id: int | None,
+    sender: str | None = None,
+    reply_to: str | None = None,
+    headers: dict[str, str] | None = None,
+    dedupe_key: str | None = None,
+) -> OutboxMessage:
+    """Queue a message; it is sent after the current transaction commits."""
+    recipients = [to] if isinstance(to, str) else list(to)
+    domain = (sender or current_app.config["MAIL_FROM"]).rsplit("@", 1)[-1].strip("> ")
+    payload: dict[str, Any] = {
+        "to": recipients,
+        "from": sender or current_app.config["MAIL_FROM"],
+        "reply_to": reply_to,
+        "subject": subject,
+        "text": text,
+        "html": html,
+        "headers": headers or {},
+        "message_id": make_msgid(domain=domain or None),
+    }
+    return outbox.add("email", payload, tenant_id=tenant_id, dedupe_key=dedupe_key)
+
+
+def build_message(payload: dict[str, Any]) -> EmailMessage:
+    message = EmailMessage()
+    message["From"] = payload["from"]
+    message["To"] = ", ".join(payload["to"])
+    message["Subject"] = payload["subject"]
+    message["Date"] = formatdate(localtime=False)
+    message["Message-ID"] = payload["message_id"]
+    message[LOOP_HEADER] = LOOP_VALUE
+    if payload.get("reply_to"):
+        message["Reply-To"] = payload["reply_to"]
+    for name, value in payload["headers"].items():
+        if name not in message:
+            message[name] = value
+    message.set_content(payload["text"])
+    if payload.get("html"):
+        message.add_alternative(payload["html"], subtype="html")
+    return message
+
+
+@outbox.handler("email")
+def _deliver_email(row: OutboxMessage) -> None:
+    config = current_app.config
+    message = build_message(row.payload)
+    if not config["SMTP_HOST"]:
+        drop = Path(config["MAIL_DROP_DIR"])
+        drop.mkdir(parents=True, exist_ok=True)
+        (drop / f"{row.id:08d}.eml").write_bytes(bytes(message))
+        return
+    with smtplib.SMTP(config["SMTP_HOST"], config["SMTP_PORT"], timeout=config["SMTP_TIMEOUT"]) as smtp:
+        if config["SMTP_STARTTLS"]:
+            smtp.starttls()
+        if config["SMTP_USERNAME"]:
+            smtp.login(config["SMTP_USERNAME"], config["SMTP_PASSWORD"] or "")
+        smtp.send_message(message)

@@ -1,0 +1,259 @@
+"""Tenant isolation, enforced in one place for every request, job and command.
+
+A *scope* is the set of tenant ids the current actor may touch. It lives in a context variable
+set at the request/job/CLI boundary. Two mechanisms read it:
+
+1. The ORM: a `do_orm_execute` hook adds `with_loader_criteria` for every tenant-owned model to
+   every SELECT/UPDATE/DELETE, and a `before_flush` hook refuses writes outside the scope.
+   Without a scope, statements on tenant-owned models raise: the system fails closed.
+2. PostgreSQL row-level security: before the first statement of a transaction (and whenever the
+   scope changes inside one) the scope is written with `set_config('app.tenant_ids', ..., true)`;
+   the policies created by the migrations check it. SQLite relies on (1).
+
+Views never filter by tenant themselves; that is how leaks happen.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar, Token
+from dataclasses import dataclass
+from itertools import chain
+from typing import Any
+
+from sqlalchemy import ForeignKey, Integer, event, false, or_
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import (
+    Mapped,
+    ORMExecuteState,
+    Session,
+    declared_attr,
+    mapped_column,
+    with_loader_criteria,
+)
+from sqlalchemy.orm import attributes as orm_attributes
+
+RLS_SETTING = "app.tenant_ids"
+ALL_TENANTS = "*"
+
+
+class TenancyError(RuntimeError):
+    """A programming error: data was touched outside the tenancy rules."""
+
+
+class MissingTenancyContext(TenancyError):
+    pass
+
+
+class TenancyViolation(TenancyError):
+    pass
+
+
+@dataclass(frozen=True)
+class Scope:
+    """The tenants an actor may touch; `all_tenants` is for provider admins and system sweeps."""
+
+    tenant_ids: frozenset[int] = frozenset()
+    all_tenants: bool = False
+
+    def allows(self, tenant_id: int | None) -> bool:
+        return self.all_tenants or (tenant_id is not None and tenant_id in self.tenant_ids)
+
+    @property
+    def rls_value(self) -> str:
+        if self.all_tenants:
+            return ALL_TENANTS
+        return ",".join(str(i) for i in sorted(self.tenant_ids))
+
+
+SYSTEM = Scope(all_tenants=True)
+_current: ContextVar[Scope | None] = ContextVar("firstline_tenancy_scope", default=None)
+
+
+def current() -> Scope | None:
+    return _current.get()
+
+
+def require() -> Scope:
+    scope = _current.get()
+    if scope is None:
+        raise MissingTenancyContext("no tenancy scope is set")
+    return scope
+
+
+def tenants(ids: Iterable[int]) -> Scope:
+    return Scope(tenant_ids=frozenset(int(i) for i in ids))
+
+
+def set_scope(scope: Scope | None) -> Token[Scope | None]:
+    return _current.set(scope)
+
+
+def reset_scope(token: Token[Scope | None]) -> None:
+    _current.reset(token)
+
+
+@contextmanager
+def using(scope: Scope | None) -> Iterator[Scope | None]:
+    token = _current.set(scope)
+    try:
+        yield scope
+    finally:
+        _current.reset(token)
+
+
+def system_scope() -> Any:
+    """Every tenant: for sign-in lookups, sweeps over all tenants and the demo loader only."""
+    return using(SYSTEM)
+
+
+def only(tenant_id: int) -> Any:
+    return using(tenants([tenant_id]))
+
+
+# --- model mixins -----------------------------------------------------------------------------
+
+
+class TenantScoped:
+    """A row that belongs to exactly one tenant."""
+
+    @declared_attr
+    def tenant_id(cls) -> Mapped[int]:  # noqa: N805
+        return mapped_column(
+            Integer, ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False
+        )
+
+
+class SharedOrTenantScoped:
+    """A row of one tenant, or (tenant_id NULL) of the provider, visible to everyone signed in.
+
+    Users are the example: client staff belong to their tenant, provider staff to nobody.
+    """
+
+    @declared_attr
+    def tenant_id(cls) -> Mapped[int | None]:  # noqa: N805
+        return mapped_column(
+            Integer, ForeignKey("tenants.id", ondelete="CASCADE"), nullable=True
+        )
+
+
+class TenantRoot:
+    """The tenants table itself: visible where its own id is in scope."""
+
+    @declared_attr
+    def id(cls) -> Mapped[int]:  # noqa: N805
+        return mapped_column(Integer, primary_key=True)
+
+
+SCOPED_BASES = (TenantScoped, SharedOrTenantScoped, TenantRoot)
+
+
+def _criteria(ids: tuple[int, ...]) -> list[Any]:
+    return [
+        with_loader_criteria(
+            TenantScoped, lambda cls: cls.tenant_id.in_(ids), include_aliases=True
+        ),
+        with_loader_criteria(
+            SharedOrTenantScoped,
+            lambda cls: or_(cls.tenant_id.is_(None), cls.tenant_id.in_(ids)),
+            include_aliases=True,
+        ),
+        with_loader_criteria(TenantRoot, lambda cls: cls.id.in_(ids), include_aliases=True),
+    ]
+
+
+def _nothing() -> list[Any]:
+    return [
+        with_loader_criteria(base, lambda cls: false(), include_aliases=True)
+        for base in SCOPED_BASES
+    ]
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _scope_statements(state: ORMExecuteState) -> None:
+    if not (state.is_select or state.is_update or state.is_delete):
+        return
+    scope = _current.get()
+    if scope is None:
+        touched = [m.class_.__name__ for m in state.all_mappers if issubclass(m.class_, SCOPED_BASES)]
+        if touched:
+            raise MissingTenancyContext(f"query on {', '.join(touched)} without a tenancy scope")
+        state.statement = state.statement.options(*_nothing())
+        return
+    if scope.all_tenants:
+        return
+    state.statement = state.statement.options(*_criteria(tuple(sorted(scope.tenant_ids))))
+
+
+def _owners(obj: object) -> list[int | None] | None:
+    """The tenant ids a pending write touches (old and new values), or None if unscoped."""
+    if isinstance(obj, TenantRoot):
+        return [obj.id]  # type: ignore[attr-defined]
+    if not isinstance(obj, TenantScoped | SharedOrTenantScoped):
+        return None
+    history = orm_attributes.get_history(obj, "tenant_id")
+    values = list(chain(history.added, history.unchanged, history.deleted))
+    return values or [None]
+
+
+@event.listens_for(Session, "before_flush")
+def _refuse_foreign_writes(session: Session, flush_context: Any, instances: Any) -> None:
+    scope = _current.get()
+    for obj in chain(session.new, session.dirty, session.deleted):
+        owners = _owners(obj)
+        if owners is None:
+            continue
+        if scope is None:
+            raise MissingTenancyContext(f"write to {type(obj).__name__} without a tenancy scope")
+        if scope.all_tenants:
+            continue
+        for tenant_id in owners:
+            if tenant_id is None and isinstance(obj, SharedOrTenantScoped):
+                continue
+            if not scope.allows(tenant_id):
+                raise TenancyViolation(
+                    f"write to {type(obj).__name__} of tenant {tenant_id} outside scope"
+                )
+
+
+# --- PostgreSQL row-level security ------------------------------------------------------------
+
+_APPLIED = "firstline_rls_applied"
+
+
+@event.listens_for(Engine, "before_cursor_execute")
+def _apply_rls(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+    if conn.dialect.name != "postgresql":
+        return
+    scope = _current.get()
+    value = "" if scope is None else scope.rls_value
+    if conn.info.get(_APPLIED) == value:
+        return
+    with cursor.connection.cursor() as setter:
+        setter.execute("SELECT set_config(%s, %s, true)", (RLS_SETTING, value))
+    conn.info[_APPLIED] = value
+
+
+def _forget_rls(conn: Any, *args: Any) -> None:
+    conn.info.pop(_APPLIED, None)
+
+
+for _name in ("begin", "commit", "rollback", "rollback_savepoint"):
+    event.listen(Engine, _name, _forget_rls)
+
+
+def rls_policy_sql(table: str, column: str = "tenant_id", *, shared: bool = False) -> list[str]:
+    """DDL that puts `table` under row-level security; used by the migrations."""
+    allowed = (
+        f"current_setting('{RLS_SETTING}', true) = '{ALL_TENANTS}' OR {column} = ANY("
+        f"string_to_array(NULLIF(current_setting('{RLS_SETTING}', true), '{ALL_TENANTS}'), ',')"
+        "::int[])"
+    )
+    if shared:
+        allowed = f"{column} IS NULL OR {allowed}"
+    return [
+        f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY",
+        f"DROP POLICY IF EXISTS tenant_isolation ON {table}",
+        f"CREATE POLICY tenant_isolation ON {table} USING ({allowed}) WITH CHECK ({allowed})",
+    ]

@@ -1,0 +1,26 @@
+"""`flask --app wsgi demo load`"""
+
+from __future__ import annotations
+
+import click
+from flask.cli import with_appcontext
+
+from core import jobs
+from demo import data
+
+group = click.Group("demo", help="Demo data.")
+
+
+@group.command("load")
+@with_appcontext
+def load() -> None:
+    """Load the demo tenants and accounts (idempotent) and print the sign-ins."""
+    users = data.load()
+    jobs.commit()
+    click.echo("")
+    click.echo("Demo accounts (password for all: %s)" % data.DEMO_PASSWORD)
+    click.echo(f"  {'e-mail':<32} {'role':<15} tenant")
+    for user in users:
+        where = user.tenant or (", ".join(user.assigned) if user.assigned else "all")
+        click.echo(f"  {user.email:<32} {user.role.value:<15} {where}")
+    click.echo("")

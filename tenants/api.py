@@ -1,0 +1,53 @@
+"""Client companies over the JSON API (read-only until the administration issue)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint
+from flask_babel import lazy_gettext as _l
+from pydantic import BaseModel
+from sqlalchemy import select
+
+from core.api import endpoint, page, page_params
+from core.extensions import db
+from tenants import services
+from tenants.models import Tenant
+
+bp = Blueprint("tenants_api", __name__, url_prefix="/api/v1/tenants")
+
+
+class TenantOut(BaseModel):
+    id: int
+    slug: str
+    name: str
+    status: str
+    languages: list[str]
+    default_language: str
+    timezone: str
+    currency: str
+    ticket_prefix: str
+
+
+def serialize(tenant: Tenant) -> dict[str, Any]:
+    return {
+        "id": tenant.id, "slug": tenant.slug, "name": tenant.name, "status": tenant.status,
+        "languages": tenant.languages, "default_language": tenant.default_language,
+        "timezone": tenant.timezone, "currency": tenant.currency, "ticket_prefix": tenant.ticket_prefix,
+    }
+
+
+@endpoint(bp, "", methods=["GET"], summary=_l("Client companies you may see"), tag="tenants",
+          response=TenantOut, paginated=True)
+def list_tenants() -> dict[str, Any]:
+    limit, cursor = page_params()
+    query = select(Tenant).order_by(Tenant.id).limit(limit + 1)
+    if cursor:
+        query = query.where(Tenant.id > int(cursor.get("id", 0)))
+    return page(list(db.session.scalars(query)), limit, lambda t: {"id": t.id}, serialize)
+
+
+@endpoint(bp, "/<int:tenant_id>", methods=["GET"], summary=_l("One client company"), tag="tenants",
+          response=TenantOut)
+def get_tenant(tenant_id: int) -> dict[str, Any]:
+    return serialize(services.get_tenant(tenant_id))

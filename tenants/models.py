@@ -1,0 +1,65 @@
+"""Client companies and the addresses through which their customers reach the desk."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import JSON, Index, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from core.extensions import db
+from core.models_base import utcnow
+from core.tenancy import TenantRoot, TenantScoped
+
+
+class TenantStatus(StrEnum):
+    TRIAL = "trial"
+    ACTIVE = "active"
+    SUSPENDED = "suspended"
+
+
+class Tenant(TenantRoot, db.Model):
+    __tablename__ = "tenants"
+
+    slug: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(20), default=TenantStatus.ACTIVE.value)
+    # Ticket numbers read PREFIX-1042.
+    ticket_prefix: Mapped[str] = mapped_column(String(12), unique=True)
+    languages: Mapped[list[str]] = mapped_column(JSON)
+    default_language: Mapped[str] = mapped_column(String(8))
+    timezone: Mapped[str] = mapped_column(String(64))
+    currency: Mapped[str] = mapped_column(String(3))
+    brand_color: Mapped[str] = mapped_column(String(7), default="#1f5f99")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    @property
+    def is_suspended(self) -> bool:
+        return self.status == TenantStatus.SUSPENDED.value
+
+    def __repr__(self) -> str:
+        return f"<Tenant {self.slug}>"
+
+
+class ChannelKind(StrEnum):
+    EMAIL = "email"
+    PHONE = "phone"
+    FAX = "fax"
+    WEBFORM = "webform"
+    CHAT = "chat"
+
+
+class TenantChannel(TenantScoped, db.Model):
+    """A support address, number or key; each maps to exactly one tenant, platform-wide."""
+
+    __tablename__ = "tenant_channels"
+    __table_args__ = (
+        UniqueConstraint("kind", "address", name="uq_tenant_channels_kind_address"),
+        Index("ix_tenant_channels_tenant_id_kind", "tenant_id", "kind"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(10))
+    address: Mapped[str] = mapped_column(String(254))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,0 +1,132 @@
+"""Client companies: creating them, finding them by slug or channel address, listing them."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from core import audit, tenancy
+from core.auth.services import valid_timezone
+from core.errors import NotFound, ValidationFailed
+from core.extensions import db
+from tenants.models import ChannelKind, Tenant, TenantChannel, TenantStatus
+
+SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$")
+PREFIX_RE = re.compile(r"^[A-Z][A-Z0-9]{1,11}$")
+LANGUAGE_RE = re.compile(r"^[a-z]{2}$")
+CURRENCY_RE = re.compile(r"^[A-Z]{3}$")
+
+
+@dataclass
+class TenantInput:
+    slug: str
+    name: str
+    languages: list[str]
+    default_language: str
+    timezone: str
+    currency: str
+    ticket_prefix: str
+    status: TenantStatus = TenantStatus.ACTIVE
+    channels: list[tuple[ChannelKind, str]] = field(default_factory=list)
+
+
+def _validate(data: TenantInput) -> dict[str, str]:
+    errors: dict[str, str] = {}
+    if not SLUG_RE.match(data.slug):
+        errors["slug"] = _("Use lower-case letters, digits and dashes.")
+    if not data.name.strip():
+        errors["name"] = _("This field is required.")
+    if not data.languages or not all(LANGUAGE_RE.match(code) for code in data.languages):
+        errors["languages"] = _("Give at least one two-letter language code.")
+    elif data.default_language not in data.languages:
+        errors["default_language"] = _("The default language must be one of the languages.")
+    if not valid_timezone(data.timezone):
+        errors["timezone"] = _("Unknown time zone.")
+    if not CURRENCY_RE.match(data.currency):
+        errors["currency"] = _("Use a three-letter currency code such as CHF or EUR.")
+    if not PREFIX_RE.match(data.ticket_prefix):
+        errors["ticket_prefix"] = _("Use 2 to 12 capital letters and digits.")
+    return errors
+
+
+def create_tenant(data: TenantInput) -> Tenant:
+    """Provider admins only (the scope must cover all tenants: a new id is in nobody's set)."""
+    errors = _validate(data)
+    if "slug" not in errors and _find(Tenant.slug == data.slug) is not None:
+        errors["slug"] = _("This slug is taken.")
+    if "ticket_prefix" not in errors and _find(Tenant.ticket_prefix == data.ticket_prefix) is not None:
+        errors["ticket_prefix"] = _("This prefix is taken.")
+    for kind, address in data.channels:
+        if channel_owner(kind, address) is not None:
+            errors["channels"] = _("%(address)s belongs to another client already.", address=address)
+    if errors:
+        raise ValidationFailed(fields=errors)
+    tenant = Tenant(
+        slug=data.slug, name=data.name.strip(), languages=list(data.languages),
+        default_language=data.default_language, timezone=data.timezone, currency=data.currency,
+        ticket_prefix=data.ticket_prefix, status=data.status.value,
+    )
+    db.session.add(tenant)
+    db.session.flush()
+    for kind, address in data.channels:
+        db.session.add(TenantChannel(tenant_id=tenant.id, kind=kind.value, address=_normalize(kind, address)))
+    audit.record("tenant.created", tenant_id=tenant.id, target=tenant, data={"slug": tenant.slug})
+    db.session.flush()
+    return tenant
+
+
+def _find(*criteria: object) -> Tenant | None:
+    with tenancy.system_scope():
+        return db.session.scalar(select(Tenant).where(*criteria))  # type: ignore[arg-type]
+
+
+def _normalize(kind: ChannelKind, address: str) -> str:
+    address = address.strip()
+    return address.lower() if kind is ChannelKind.EMAIL else address
+
+
+def public_tenant(slug: str) -> Tenant:
+    """The tenant behind a public URL; resolving a slug is the one lookup before a scope exists."""
+    tenant = _find(Tenant.slug == slug) if SLUG_RE.match(slug) else None
+    if tenant is None:
+        raise NotFound(_("There is no such client."))
+    return tenant
+
+
+def channel_owner(kind: ChannelKind, address: str) -> int | None:
+    """Which tenant an inbound address or number belongs to (before any scope exists)."""
+    with tenancy.system_scope():
+        return db.session.scalar(
+            select(TenantChannel.tenant_id).where(
+                TenantChannel.kind == kind.value, TenantChannel.address == _normalize(kind, address)
+            )
+        )
+
+
+def visible_tenants() -> list[Tenant]:
+    """The tenants of the current scope, by name."""
+    return list(db.session.scalars(select(Tenant).order_by(Tenant.name)))
+
+
+def get_tenant(tenant_id: int) -> Tenant:
+    tenant = db.session.get(Tenant, tenant_id)
+    if tenant is None:
+        raise NotFound()
+    return tenant
+
+
+def channels_of(tenant_id: int) -> list[TenantChannel]:
+    return list(
+        db.session.scalars(
+            select(TenantChannel)
+            .where(TenantChannel.tenant_id == tenant_id)
+            .order_by(TenantChannel.kind, TenantChannel.address)
+        )
+    )
+
+
+def tenant_choices() -> list[tuple[int, str]]:
+    return [(tenant.id, tenant.name) for tenant in visible_tenants()]

@@ -1,0 +1,37 @@
+"""Pages about client companies: the staff's list, and each client's public landing page."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint, g, render_template
+
+from core.auth.roles import PROVIDER_ROLES
+from core.boundary import enter_tenant
+from core.models_base import utcnow
+from core.views import roles_required
+from tenants import services
+
+bp = Blueprint("tenants", __name__, template_folder="templates")
+
+
+def local_time(timezone: str, now: datetime | None = None) -> datetime:
+    return (now or utcnow()).astimezone(ZoneInfo(timezone))
+
+
+@bp.route("/tenants")
+@roles_required(*PROVIDER_ROLES)
+def index() -> str:
+    tenants = services.visible_tenants()
+    return render_template("tenants/index.html", tenants=tenants, local_time=local_time)
+
+
+@bp.route("/t/<slug>/")
+def public_home(slug: str) -> str:
+    tenant = services.public_tenant(slug)
+    enter_tenant(tenant.id)
+    g.tenant_locale = tenant.default_language
+    g.tenant_timezone = tenant.timezone
+    channels = [c for c in services.channels_of(tenant.id) if c.kind in ("email", "phone")]
+    return render_template("tenants/public_home.html", tenant=tenant, channels=channels)

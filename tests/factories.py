@@ -1,0 +1,72 @@
+"""Small factories: a two-tenant world with a user of every role."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from agents import services as agents
+from core import jobs, tenancy
+from core.auth import services as auth
+from core.auth.models import User
+from core.auth.roles import Role
+from tenants import services as tenants
+from tenants.models import ChannelKind, Tenant
+
+PASSWORD = "password-123"
+
+
+def make_tenant(slug: str, *, languages: list[str] | None = None, timezone: str = "Europe/Zurich",
+                currency: str = "CHF", email: str | None = None) -> Tenant:
+    languages = languages or ["de", "en"]
+    return tenants.create_tenant(
+        tenants.TenantInput(
+            slug=slug, name=slug.title() + " AG", languages=languages, default_language=languages[0],
+            timezone=timezone, currency=currency, ticket_prefix=slug.upper()[:12],
+            channels=[(ChannelKind.EMAIL, email or f"support@{slug}.example")],
+        )
+    )
+
+
+def make_user(email: str, role: Role, *, tenant: Tenant | None = None, assigned: tuple[Tenant, ...] = (),
+              locale: str | None = None) -> User:
+    user = auth.create_user(
+        email=email, name=email.split("@")[0].title(), role=role, password=PASSWORD,
+        tenant_id=tenant.id if tenant else None, locale=locale,
+    )
+    for item in assigned:
+        agents.assign(user, item.id)
+    return user
+
+
+@dataclass
+class World:
+    alpha: Tenant
+    beta: Tenant
+    admin: User
+    supervisor: User
+    agent_alpha: User
+    agent_both: User
+    alpha_admin: User
+    alpha_expert: User
+    beta_admin: User
+    beta_expert: User
+
+
+def build_world() -> World:
+    with tenancy.system_scope():
+        alpha = make_tenant("alpha")
+        beta = make_tenant("beta", languages=["fr", "it", "en"], timezone="Europe/Paris", currency="EUR")
+        world = World(
+            alpha=alpha,
+            beta=beta,
+            admin=make_user("admin@provider.example", Role.PROVIDER_ADMIN),
+            supervisor=make_user("supervisor@provider.example", Role.SUPERVISOR, assigned=(alpha,)),
+            agent_alpha=make_user("agent.alpha@provider.example", Role.AGENT, assigned=(alpha,)),
+            agent_both=make_user("agent.both@provider.example", Role.AGENT, assigned=(alpha, beta)),
+            alpha_admin=make_user("admin@alpha.example", Role.CLIENT_ADMIN, tenant=alpha),
+            alpha_expert=make_user("expert@alpha.example", Role.CLIENT_EXPERT, tenant=alpha),
+            beta_admin=make_user("admin@beta.example", Role.CLIENT_ADMIN, tenant=beta, locale="fr"),
+            beta_expert=make_user("expert@beta.example", Role.CLIENT_EXPERT, tenant=beta),
+        )
+        jobs.commit()
+    return world
