@@ -57,6 +57,8 @@ def enter_tenant(tenant_id: int) -> None:
 
 
 def _begin() -> None:
+    # The user is resolved afresh for every request, even if an app context is reused.
+    g.pop("_login_user", None)
     g._tenancy_token = tenancy.set_scope(None)
     g._actor_token = audit.set_actor(audit.Actor(None, "anonymous", request.remote_addr))
     if is_api_request():

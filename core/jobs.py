@@ -42,8 +42,8 @@ class Job:
         self.name = f"{self.fn.__module__}.{self.fn.__qualname__}"
         functools.update_wrapper(self, self.fn)  # type: ignore[arg-type]
 
-    def __call__(self, tenant_id: int | None, *args: Any) -> Any:
-        return self.fn(tenant_id, *args)
+    def __call__(self, tenant_id: int | None, *args: Any, **kwargs: Any) -> Any:
+        return self.fn(tenant_id, *args, **kwargs)
 
     def enqueue(self, tenant_id: int | None, *args: Any, queue: str | None = None) -> None:
         """Run once the current transaction has committed; dropped if it rolls back."""

@@ -117,7 +117,7 @@ def deliver(tenant_id: int | None, outbox_id: int, now: datetime | None = None) 
         db.session.rollback()
         return "skipped"
     db.session.commit()
-    message = db.session.get_one(OutboxMessage, outbox_id)
+    message = db.session.get_one(OutboxMessage, outbox_id, populate_existing=True)
     try:
         _handlers[message.kind](message)
     except Exception as exc:

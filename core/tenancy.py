@@ -220,11 +220,14 @@ def _refuse_foreign_writes(session: Session, flush_context: Any, instances: Any)
 # --- PostgreSQL row-level security ------------------------------------------------------------
 
 _APPLIED = "firstline_rls_applied"
+# Transaction control carries no data; running set_config before it could hit an aborted
+# transaction (ROLLBACK TO SAVEPOINT after an error).
+_TX_CONTROL = ("ROLLBACK", "RELEASE", "SAVEPOINT", "COMMIT", "BEGIN")
 
 
 @event.listens_for(Engine, "before_cursor_execute")
 def _apply_rls(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-    if conn.dialect.name != "postgresql":
+    if conn.dialect.name != "postgresql" or statement.lstrip()[:9].upper().startswith(_TX_CONTROL):
         return
     scope = _current.get()
     value = "" if scope is None else scope.rls_value

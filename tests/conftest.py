@@ -80,9 +80,24 @@ def _reset_schema(app: Flask) -> None:
         flask_migrate.upgrade()
 
 
+class IsolatedClient(FlaskClient):
+    """Each request gets its own app context (its own `g` and session), as in production,
+    even though the test body holds an app context of its own."""
+
+    def open(self, *args: Any, **kwargs: Any) -> Any:
+        from flask.globals import _cv_app
+
+        token = _cv_app.set(None)  # type: ignore[arg-type]
+        try:
+            return super().open(*args, **kwargs)
+        finally:
+            _cv_app.reset(token)
+
+
 @pytest.fixture(scope="session")
 def app() -> Iterator[Flask]:
     application = create_app(TEST_SETTINGS)
+    application.test_client_class = IsolatedClient
     _reset_schema(application)
     yield application
 
@@ -108,10 +123,12 @@ def db_session(app: Flask) -> Iterator[Any]:
         try:
             yield session
         finally:
-            session.remove()
-            transaction.rollback()
-            connection.close()
             db.session = original
+            try:
+                session.remove()
+            finally:
+                transaction.rollback()
+                connection.close()
 
 
 @pytest.fixture
@@ -178,3 +195,57 @@ def api_as(client: FlaskClient, email: str, password: str = "password-123") -> A
     response = client.post("/api/v1/auth/token", json={"email": email, "password": password})
     assert response.status_code == 201, response.get_json()
     return Api(client, response.get_json()["token"])
+
+
+# --- a real SMTP server on loopback -----------------------------------------------------------
+
+
+class _Inbox:
+    def __init__(self) -> None:
+        self.messages: list[Any] = []
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+        from email import message_from_bytes
+        from email.policy import default
+
+        self.messages.append(message_from_bytes(envelope.original_content, policy=default))
+        return "250 OK"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class SmtpServer:
+    host: str
+    port: int
+    inbox: _Inbox
+
+    @property
+    def messages(self) -> list[Any]:
+        return self.inbox.messages
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[SmtpServer]:
+    from aiosmtpd.controller import Controller
+
+    inbox = _Inbox()
+    port = free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield SmtpServer("127.0.0.1", port, inbox)
+    finally:
+        controller.stop()
+
+
+@pytest.fixture
+def smtp_to(app: Flask, smtp_server: SmtpServer, monkeypatch: pytest.MonkeyPatch) -> SmtpServer:
+    """Point the app's outgoing mail at the loopback SMTP server for this test."""
+    monkeypatch.setitem(app.config, "SMTP_HOST", smtp_server.host)
+    monkeypatch.setitem(app.config, "SMTP_PORT", smtp_server.port)
+    return smtp_server

@@ -74,7 +74,8 @@ def load_user(session_id: str) -> User | None:
     if not user_id.isdigit():
         return None
     with tenancy.system_scope():
-        user = db.session.get(User, int(user_id))
+        # populate_existing: load every attribute now, inside the scope, not lazily later.
+        user = db.session.get(User, int(user_id), populate_existing=True)
     if user is None or not user.is_active or not secrets.compare_digest(user.session_token, token):
         return None
     return user

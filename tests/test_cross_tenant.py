@@ -1,0 +1,88 @@
+"""Every route, tried by users of one tenant with the ids of the other: nothing crosses.
+
+A new route whose URL takes a parameter this test does not know fails here until someone adds
+the other tenant's value for it, so no route escapes the check.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from tests.conftest import api_as, sign_in
+from tests.factories import World
+
+# Public by design: anyone may open a client's public page by its slug.
+PUBLIC_ENDPOINTS = {"tenants.public_home", "static", "auth.reset_password", "api_meta.openapi"}
+
+ALPHA_SIDE = ["agent.alpha@provider.example", "supervisor@provider.example", "admin@alpha.example", "expert@alpha.example"]
+
+
+def foreign_values(world: World) -> dict[str, object]:
+    return {"tenant_id": world.beta.id, "slug": world.beta.slug}
+
+
+def _rules(app: Flask, api: bool) -> list:
+    return [
+        rule for rule in app.url_map.iter_rules()
+        if rule.endpoint not in PUBLIC_ENDPOINTS and rule.rule.startswith("/api/") == api and rule.arguments
+    ]
+
+
+def _url(rule, values: dict[str, object]) -> str:
+    missing = set(rule.arguments) - set(values)
+    assert not missing, f"{rule.rule}: add the other tenant's value for {missing} to foreign_values()"
+    url = rule.rule
+    for name in rule.arguments:
+        url = re.sub(rf"<(?:\w+:)?{name}>", str(values[name]), url)
+    return url
+
+
+@pytest.mark.parametrize("email", ALPHA_SIDE)
+def test_html_routes_refuse_the_other_tenants_ids(app: Flask, client: FlaskClient, world: World, email: str) -> None:
+    sign_in(client, email)
+    for rule in _rules(app, api=False):
+        if "GET" in rule.methods:
+            response = client.get(_url(rule, foreign_values(world)))
+            assert response.status_code in (403, 404), f"GET {rule.rule} as {email}: {response.status_code}"
+
+
+@pytest.mark.parametrize("email", ALPHA_SIDE)
+def test_api_routes_refuse_the_other_tenants_ids(app: Flask, client: FlaskClient, world: World, email: str) -> None:
+    api = api_as(client, email)
+    for rule in _rules(app, api=True):
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            response = getattr(api, method.lower())(_url(rule, foreign_values(world)), json={})
+            assert response.status_code in (403, 404), f"{method} {rule.rule} as {email}: {response.status_code}"
+
+
+def test_own_tenant_is_reachable_so_the_404s_above_mean_something(client: FlaskClient, world: World) -> None:
+    api = api_as(client, "admin@alpha.example")
+    assert api.get(f"/api/v1/tenants/{world.alpha.id}").status_code == 200
+    assert api.get(f"/api/v1/tenants/{world.beta.id}").status_code == 404
+    assert [t["slug"] for t in api.get("/api/v1/tenants").get_json()["data"]] == ["alpha"]
+
+
+def test_lists_show_only_the_callers_tenants(client: FlaskClient, world: World) -> None:
+    sign_in(client, "agent.alpha@provider.example")
+    page = client.get("/tenants").get_data(as_text=True)
+    assert "Alpha AG" in page and "Beta AG" not in page
+
+
+def test_client_users_do_not_see_the_provider_pages(client: FlaskClient, world: World) -> None:
+    sign_in(client, "admin@alpha.example")
+    assert client.get("/tenants").status_code == 403
+    assert client.get("/admin/audit").status_code == 403
+
+
+def test_audit_log_is_for_provider_admins(client: FlaskClient, world: World) -> None:
+    sign_in(client, "agent.both@provider.example")
+    assert client.get("/admin/audit").status_code == 403
+    client.post("/logout", data={})
+    fresh = client.application.test_client()
+    sign_in(fresh, "admin@provider.example")
+    page = fresh.get("/admin/audit?action=tenant.").get_data(as_text=True)
+    assert "tenant.created" in page
