@@ -45,6 +45,7 @@ i18n: install
 			$(BIN)/pybabel init -i i18n/messages.pot -d $(CATALOGS) -l $$lang; \
 		fi; \
 	done
+	$(BIN)/python i18n/fill_english.py $(CATALOGS)/en/LC_MESSAGES/messages.po
 	$(BIN)/pybabel compile -d $(CATALOGS)
 
 bench: install

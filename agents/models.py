@@ -37,9 +37,7 @@ class AgentLanguage(db.Model):
     """Provider-level data (not a tenant's): the languages an agent can serve customers in."""
 
     __tablename__ = "agent_languages"
-    __table_args__ = (
-        UniqueConstraint("user_id", "language", name="uq_agent_languages_user_id_language"),
-    )
+    __table_args__ = (UniqueConstraint("user_id", "language", name="uq_agent_languages_user_id_language"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))

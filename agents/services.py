@@ -7,23 +7,27 @@ from collections.abc import Mapping
 from flask_babel import gettext as _
 from sqlalchemy import delete, select
 
+from agents.models import AgentAssignment, AgentLanguage, SkillLevel
 from core import audit
 from core.auth.models import User
 from core.auth.roles import Role
 from core.errors import ValidationFailed
 from core.extensions import db
-from agents.models import AgentAssignment, AgentLanguage, SkillLevel
 
 
 def assigned_tenant_ids(user_id: int) -> list[int]:
-    return list(db.session.scalars(select(AgentAssignment.tenant_id).where(AgentAssignment.user_id == user_id)))
+    return list(
+        db.session.scalars(select(AgentAssignment.tenant_id).where(AgentAssignment.user_id == user_id))
+    )
 
 
 def assign(user: User, tenant_id: int) -> AgentAssignment:
     if user.role not in (Role.AGENT, Role.SUPERVISOR):
         raise ValidationFailed(fields={"user": _("Only agents and supervisors are assigned to clients.")})
     existing = db.session.scalar(
-        select(AgentAssignment).where(AgentAssignment.user_id == user.id, AgentAssignment.tenant_id == tenant_id)
+        select(AgentAssignment).where(
+            AgentAssignment.user_id == user.id, AgentAssignment.tenant_id == tenant_id
+        )
     )
     if existing is not None:
         return existing

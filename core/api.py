@@ -13,6 +13,7 @@ import base64
 import binascii
 import functools
 import json
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -134,7 +135,10 @@ def validate(schema: type[BaseModel], data: object) -> Any:
 
 
 def parse_body(schema: type[BaseModel]) -> Any:
-    if request.content_length is not None and request.content_length > current_app.config["API_MAX_JSON_BYTES"]:
+    if (
+        request.content_length is not None
+        and request.content_length > current_app.config["API_MAX_JSON_BYTES"]
+    ):
         raise ApiError(413, "payload_too_large", _("The request body is too large."))
     if not request.is_json:
         raise ApiError(415, "unsupported_media_type", _("Send the body as application/json."))
@@ -174,13 +178,20 @@ def page_params(default: int = 50, maximum: int = 200) -> tuple[int, dict[str, A
     raw = request.args.get("limit", str(default))
     if not raw.isdigit() or not 1 <= int(raw) <= maximum:
         raise ApiError(
-            400, "invalid_limit", _("The limit is not valid."),
+            400,
+            "invalid_limit",
+            _("The limit is not valid."),
             {"limit": _("Must be between 1 and %(max)d.", max=maximum)},
         )
     return int(raw), decode_cursor(request.args.get("cursor"))
 
 
-def page(items: Sequence[Any], limit: int, cursor_of: Callable[[Any], Mapping[str, Any]], serialize: Callable[[Any], Any]) -> dict[str, Any]:
+def page(
+    items: Sequence[Any],
+    limit: int,
+    cursor_of: Callable[[Any], Mapping[str, Any]],
+    serialize: Callable[[Any], Any],
+) -> dict[str, Any]:
     """`items` was fetched with limit+1 rows: the extra row only tells that there is more."""
     more = len(items) > limit
     shown = list(items[:limit])
@@ -221,7 +232,9 @@ def endpoint(
     status: int = 200,
     query: Mapping[str, str] | None = None,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    spec = EndpointSpec(summary, tag, body, response, auth, tuple(roles), paginated, status, dict(query or {}))
+    spec = EndpointSpec(
+        summary, tag, body, response, auth, tuple(roles), paginated, status, dict(query or {})
+    )
 
     def register(fn: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(fn)
@@ -264,14 +277,8 @@ _ERROR_SCHEMA = {
 
 
 def _path(rule: str) -> str:
-    out, depth = [], 0
-    for part in rule.replace(">", "<").split("<"):
-        if depth % 2:
-            out.append("{" + part.split(":")[-1] + "}")
-        else:
-            out.append(part)
-        depth += 1
-    return "".join(out)
+    """Flask's `/tenants/<int:tenant_id>` as OpenAPI's `/tenants/{tenant_id}`."""
+    return re.sub(r"<(?:[^:>]+:)?([^>]+)>", r"{\1}", rule)
 
 
 def openapi_document(app: Flask) -> dict[str, Any]:
@@ -299,27 +306,55 @@ def openapi_document(app: Flask) -> dict[str, Any]:
                 "summary": spec.summary,
                 "tags": [spec.tag],
                 "parameters": [
-                    {"name": arg, "in": "path", "required": True,
-                     "schema": {"type": "integer" if rule._converters[arg].__class__.__name__ == "IntegerConverter" else "string"}}  # noqa: SLF001
+                    {
+                        "name": arg,
+                        "in": "path",
+                        "required": True,
+                        "schema": {
+                            "type": "integer"
+                            if rule._converters[arg].__class__.__name__ == "IntegerConverter"
+                            else "string"
+                        },
+                    }  # noqa: SLF001
                     for arg in rule.arguments
                 ],
                 "responses": {
                     str(spec.status): {
                         "description": "OK",
-                        **({"content": {"application/json": {"schema": ref(spec.response)}}} if spec.response else {}),
+                        **(
+                            {"content": {"application/json": {"schema": ref(spec.response)}}}
+                            if spec.response
+                            else {}
+                        ),
                     },
                     "4XX": {"description": "Client error", "content": error},
                 },
             }
             for name, description in spec.query.items():
-                operation["parameters"].append({"name": name, "in": "query", "required": False, "description": description, "schema": {"type": "string"}})
+                operation["parameters"].append(
+                    {
+                        "name": name,
+                        "in": "query",
+                        "required": False,
+                        "description": description,
+                        "schema": {"type": "string"},
+                    }
+                )
             if spec.paginated:
                 operation["parameters"] += [
-                    {"name": "limit", "in": "query", "required": False, "schema": {"type": "integer", "minimum": 1, "maximum": 200}},
+                    {
+                        "name": "limit",
+                        "in": "query",
+                        "required": False,
+                        "schema": {"type": "integer", "minimum": 1, "maximum": 200},
+                    },
                     {"name": "cursor", "in": "query", "required": False, "schema": {"type": "string"}},
                 ]
             if spec.body is not None:
-                operation["requestBody"] = {"required": True, "content": {"application/json": {"schema": ref(spec.body)}}}
+                operation["requestBody"] = {
+                    "required": True,
+                    "content": {"application/json": {"schema": ref(spec.body)}},
+                }
             operation["security"] = [{"bearer": []}] if spec.auth else []
             paths.setdefault(path, {})[method.lower()] = operation
     return {

@@ -7,13 +7,13 @@ import importlib
 from typing import Any
 
 from flask import Flask
+from flask_babel import lazy_gettext as _l
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from core import config as config_module
+from core import database  # noqa: F401  (engine event listeners)
 from core.api import API_PREFIX
 from core.auth.roles import Role
-from flask_babel import lazy_gettext as _l
-from core import database  # noqa: F401  (engine event listeners)
 from core.extensions import csrf, db, limiter, login_manager, migrate
 
 DOMAIN_PACKAGES = ("tenants", "agents", "billing", "demo")
@@ -27,8 +27,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     if proxies:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)  # type: ignore[method-assign]
 
-    from core import auth, boundary, cli, i18n, nav, views
-    from core import api_views
+    from core import api_views, auth, boundary, cli, i18n, nav, views
     from core.auth import api as auth_api
 
     db.init_app(app)

@@ -9,6 +9,7 @@ commit.
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from flask import Flask, Response, g, render_template, request
 from flask_babel import gettext as _
@@ -56,6 +57,12 @@ def enter_tenant(tenant_id: int) -> None:
     tenancy.set_scope(tenancy.tenants([tenant_id]))
 
 
+def signed_in(user: Any) -> None:
+    """After a sign-in, the rest of the request acts as that user."""
+    tenancy.set_scope(auth.scope_for(user))
+    audit.set_actor(audit.Actor(user.id, user.email, request.remote_addr))
+
+
 def _begin() -> None:
     # The user is resolved afresh for every request, even if an app context is reused.
     g.pop("_login_user", None)
@@ -63,10 +70,8 @@ def _begin() -> None:
     g._actor_token = audit.set_actor(audit.Actor(None, "anonymous", request.remote_addr))
     if is_api_request():
         _authenticate_bearer()
-    user = current_user
-    if user.is_authenticated:
-        tenancy.set_scope(auth.scope_for(user))
-        audit.set_actor(audit.Actor(user.id, user.email, request.remote_addr))
+    if current_user.is_authenticated:
+        signed_in(current_user)
 
 
 def _authenticate_bearer() -> None:
@@ -100,7 +105,9 @@ def _reset_actor(token: object) -> None:
     audit._actor.reset(token)  # type: ignore[arg-type]
 
 
-def _render_error(status: int, code: str, message: object, fields: dict[str, object] | None = None) -> tuple[object, int]:
+def _render_error(
+    status: int, code: str, message: object, fields: dict[str, object] | None = None
+) -> tuple[object, int]:
     if is_api_request():
         return error_response(status, code, message, fields), status
     return render_template("errors/error.html", status=status, message=str(message)), status
@@ -117,7 +124,11 @@ def _http_error(exc: HTTPException) -> tuple[object, int]:
 
 
 def _csrf_error(exc: CSRFError) -> tuple[object, int]:
-    return _render_error(400, "csrf_failed", _("The form has expired or was not sent from this site. Go back, reload the page and try again."))
+    return _render_error(
+        400,
+        "csrf_failed",
+        _("The form has expired or was not sent from this site. Go back, reload the page and try again."),
+    )
 
 
 def _tenancy_error(exc: tenancy.TenancyError) -> tuple[object, int]:

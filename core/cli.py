@@ -52,7 +52,9 @@ def users_create(email: str, name: str, role: str, tenant_id: int | None, passwo
     """Create an account; the password is asked for, never taken from the command line."""
     with tenancy.system_scope():
         try:
-            user = auth.create_user(email=email, name=name, role=Role(role), password=password, tenant_id=tenant_id)
+            user = auth.create_user(
+                email=email, name=name, role=Role(role), password=password, tenant_id=tenant_id
+            )
         except ValidationFailed as exc:
             for field, message in exc.fields.items():
                 click.echo(f"{field}: {message}", err=True)
@@ -105,7 +107,9 @@ def jobs_tick() -> None:
 
 @click.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=lambda: int(os.environ.get("PORT", "5000")), show_default="5000 or $PORT")
+@click.option(
+    "--port", type=int, default=lambda: int(os.environ.get("PORT", "5000")), show_default="5000 or $PORT"
+)
 @with_appcontext
 def serve(host: str, port: int) -> None:
     """The embedded server of `make run`: web, inline jobs and the scheduler in one process."""

@@ -50,9 +50,7 @@ def load(env: Mapping[str, str] | None = None, **overrides: object) -> dict[str,
     env = os.environ if env is None else env
     instance = Path(env.get("FIRSTLINE_INSTANCE", str(DEFAULT_INSTANCE)))
     instance.mkdir(parents=True, exist_ok=True)
-    database_url = _sqlalchemy_url(
-        env.get("DATABASE_URL") or f"sqlite:///{instance / 'firstline.db'}"
-    )
+    database_url = _sqlalchemy_url(env.get("DATABASE_URL") or f"sqlite:///{instance / 'firstline.db'}")
     redis_url = env.get("REDIS_URL") or None
     config: dict[str, object] = {
         "FIRSTLINE_ENV": env.get("FIRSTLINE_ENV", "development"),

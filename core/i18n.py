@@ -82,6 +82,9 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(_money, "money")
     app.add_template_filter(language_name, "language_name")
     app.jinja_env.globals.update(
-        get_locale=get_locale, current_timezone=get_timezone, now=utcnow,
-        LANGUAGE_NAMES=LANGUAGE_NAMES, nav_items=nav.nav_items,
+        get_locale=get_locale,
+        current_timezone=get_timezone,
+        now=utcnow,
+        LANGUAGE_NAMES=LANGUAGE_NAMES,
+        nav_items=nav.nav_items,
     )

@@ -134,9 +134,7 @@ def redis_connection(app: Flask | None = None) -> Any:
     if conn is None:
         import redis
 
-        conn = redis.Redis.from_url(
-            app.config["REDIS_URL"], socket_connect_timeout=2, socket_timeout=10
-        )
+        conn = redis.Redis.from_url(app.config["REDIS_URL"], socket_connect_timeout=2, socket_timeout=10)
         app.extensions["firstline_redis"] = conn
     return conn
 

@@ -74,13 +74,14 @@ def add(
 ) -> OutboxMessage:
     """Record an outbound side effect in the current transaction; delivered after commit."""
     if dedupe_key is not None:
-        existing = db.session.scalar(
-            select(OutboxMessage).where(OutboxMessage.dedupe_key == dedupe_key)
-        )
+        existing = db.session.scalar(select(OutboxMessage).where(OutboxMessage.dedupe_key == dedupe_key))
         if existing is not None:
             return existing
     message = OutboxMessage(
-        kind=kind, payload=payload, tenant_id=tenant_id, dedupe_key=dedupe_key,
+        kind=kind,
+        payload=payload,
+        tenant_id=tenant_id,
+        dedupe_key=dedupe_key,
         enqueued_at=utcnow(),
     )
     db.session.add(message)

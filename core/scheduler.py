@@ -72,9 +72,7 @@ def tick(now: datetime | None = None) -> list[str]:
     """Claim and enqueue every due sweep; returns their names. Commits."""
     now = now or utcnow()
     _ensure_rows([HEARTBEAT, *_periodic])
-    db.session.execute(
-        update(SchedulerState).where(SchedulerState.name == HEARTBEAT).values(last_run_at=now)
-    )
+    db.session.execute(update(SchedulerState).where(SchedulerState.name == HEARTBEAT).values(last_run_at=now))
     started = []
     for item in _periodic.values():
         claimed = db.session.execute(
@@ -119,9 +117,7 @@ def run_forever(app: Flask, stop: threading.Event, interval: float = 5.0) -> Non
 
 def start_in_process(app: Flask) -> threading.Event:
     stop = threading.Event()
-    thread = threading.Thread(
-        target=run_forever, args=(app, stop), name="firstline-scheduler", daemon=True
-    )
+    thread = threading.Thread(target=run_forever, args=(app, stop), name="firstline-scheduler", daemon=True)
     thread.start()
     return stop
 

@@ -120,9 +120,7 @@ class TenantScoped:
 
     @declared_attr
     def tenant_id(cls) -> Mapped[int]:  # noqa: N805
-        return mapped_column(
-            Integer, ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False
-        )
+        return mapped_column(Integer, ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False)
 
 
 class SharedOrTenantScoped:
@@ -133,9 +131,7 @@ class SharedOrTenantScoped:
 
     @declared_attr
     def tenant_id(cls) -> Mapped[int | None]:  # noqa: N805
-        return mapped_column(
-            Integer, ForeignKey("tenants.id", ondelete="CASCADE"), nullable=True
-        )
+        return mapped_column(Integer, ForeignKey("tenants.id", ondelete="CASCADE"), nullable=True)
 
 
 class TenantRoot:
@@ -151,9 +147,7 @@ SCOPED_BASES = (TenantScoped, SharedOrTenantScoped, TenantRoot)
 
 def _criteria(ids: tuple[int, ...]) -> list[Any]:
     return [
-        with_loader_criteria(
-            TenantScoped, lambda cls: cls.tenant_id.in_(ids), include_aliases=True
-        ),
+        with_loader_criteria(TenantScoped, lambda cls: cls.tenant_id.in_(ids), include_aliases=True),
         with_loader_criteria(
             SharedOrTenantScoped,
             lambda cls: or_(cls.tenant_id.is_(None), cls.tenant_id.in_(ids)),
@@ -164,10 +158,7 @@ def _criteria(ids: tuple[int, ...]) -> list[Any]:
 
 
 def _nothing() -> list[Any]:
-    return [
-        with_loader_criteria(base, lambda cls: false(), include_aliases=True)
-        for base in SCOPED_BASES
-    ]
+    return [with_loader_criteria(base, lambda cls: false(), include_aliases=True) for base in SCOPED_BASES]
 
 
 @event.listens_for(Session, "do_orm_execute")
@@ -212,9 +203,7 @@ def _refuse_foreign_writes(session: Session, flush_context: Any, instances: Any)
             if tenant_id is None and isinstance(obj, SharedOrTenantScoped):
                 continue
             if not scope.allows(tenant_id):
-                raise TenancyViolation(
-                    f"write to {type(obj).__name__} of tenant {tenant_id} outside scope"
-                )
+                raise TenancyViolation(f"write to {type(obj).__name__} of tenant {tenant_id} outside scope")
 
 
 # --- PostgreSQL row-level security ------------------------------------------------------------

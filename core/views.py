@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, time
 from functools import wraps
-from typing import Any, Callable
+from typing import Any
 
 from flask import Blueprint, abort, current_app, jsonify, redirect, render_template, request, session, url_for
 from flask_babel import get_timezone
@@ -104,6 +105,10 @@ def audit_log() -> str:
         older_url = url_for("core.audit_log", before=events[49].id, **args)
     tenants = nav.tenant_choices()
     return render_template(
-        "core/audit.html", events=events[:50], older_url=older_url, flt=flt,
-        tenants=tenants, tenant_names=dict(tenants),
+        "core/audit.html",
+        events=events[:50],
+        older_url=older_url,
+        flt=flt,
+        tenants=tenants,
+        tenant_names=dict(tenants),
     )

@@ -18,7 +18,7 @@ def load() -> None:
     users = data.load()
     jobs.commit()
     click.echo("")
-    click.echo("Demo accounts (password for all: %s)" % data.DEMO_PASSWORD)
+    click.echo(f"Demo accounts (password for all: {data.DEMO_PASSWORD})")
     click.echo(f"  {'e-mail':<32} {'role':<15} tenant")
     for user in users:
         where = user.tenant or (", ".join(user.assigned) if user.assigned else "all")

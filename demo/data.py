@@ -20,14 +20,27 @@ DEMO_PASSWORD = "firstline-demo"
 
 TENANTS = [
     tenants.TenantInput(
-        slug="alpina", name="Alpina Haushaltgeräte AG", languages=["de", "en"], default_language="de",
-        timezone="Europe/Zurich", currency="CHF", ticket_prefix="ALPINA",
-        channels=[(ChannelKind.EMAIL, "support@alpina.example"), (ChannelKind.PHONE, "+41445550100"),
-                  (ChannelKind.FAX, "+41445550199")],
+        slug="alpina",
+        name="Alpina Haushaltgeräte AG",
+        languages=["de", "en"],
+        default_language="de",
+        timezone="Europe/Zurich",
+        currency="CHF",
+        ticket_prefix="ALPINA",
+        channels=[
+            (ChannelKind.EMAIL, "support@alpina.example"),
+            (ChannelKind.PHONE, "+41445550100"),
+            (ChannelKind.FAX, "+41445550199"),
+        ],
     ),
     tenants.TenantInput(
-        slug="lumiere", name="Lumière Énergie SA", languages=["fr", "it", "en"], default_language="fr",
-        timezone="Europe/Paris", currency="EUR", ticket_prefix="LUM",
+        slug="lumiere",
+        name="Lumière Énergie SA",
+        languages=["fr", "it", "en"],
+        default_language="fr",
+        timezone="Europe/Paris",
+        currency="EUR",
+        ticket_prefix="LUM",
         channels=[(ChannelKind.EMAIL, "support@lumiere.example"), (ChannelKind.PHONE, "+33155550100")],
     ),
 ]
@@ -46,14 +59,38 @@ class DemoUser:
 
 USERS = [
     DemoUser("admin@firstline.example", "Petra Admin", Role.PROVIDER_ADMIN, locale="de"),
-    DemoUser("supervisor@firstline.example", "Samuel Keller", Role.SUPERVISOR, assigned=("alpina", "lumiere"),
-             languages=(("de", "native"), ("en", "fluent"), ("fr", "fluent")), locale="de"),
-    DemoUser("anna@firstline.example", "Anna Meier", Role.AGENT, assigned=("alpina",),
-             languages=(("de", "native"), ("en", "fluent")), locale="de"),
-    DemoUser("luca@firstline.example", "Luca Rossi", Role.AGENT, assigned=("alpina", "lumiere"),
-             languages=(("it", "native"), ("fr", "fluent"), ("en", "fluent"), ("de", "basic")), locale="it"),
-    DemoUser("claire@firstline.example", "Claire Dubois", Role.AGENT, assigned=("lumiere",),
-             languages=(("fr", "native"), ("en", "fluent"), ("it", "basic")), locale="fr"),
+    DemoUser(
+        "supervisor@firstline.example",
+        "Samuel Keller",
+        Role.SUPERVISOR,
+        assigned=("alpina", "lumiere"),
+        languages=(("de", "native"), ("en", "fluent"), ("fr", "fluent")),
+        locale="de",
+    ),
+    DemoUser(
+        "anna@firstline.example",
+        "Anna Meier",
+        Role.AGENT,
+        assigned=("alpina",),
+        languages=(("de", "native"), ("en", "fluent")),
+        locale="de",
+    ),
+    DemoUser(
+        "luca@firstline.example",
+        "Luca Rossi",
+        Role.AGENT,
+        assigned=("alpina", "lumiere"),
+        languages=(("it", "native"), ("fr", "fluent"), ("en", "fluent"), ("de", "basic")),
+        locale="it",
+    ),
+    DemoUser(
+        "claire@firstline.example",
+        "Claire Dubois",
+        Role.AGENT,
+        assigned=("lumiere",),
+        languages=(("fr", "native"), ("en", "fluent"), ("it", "basic")),
+        locale="fr",
+    ),
     DemoUser("admin@alpina.example", "Beat Brunner", Role.CLIENT_ADMIN, tenant="alpina", locale="de"),
     DemoUser("it@alpina.example", "Nina Huber", Role.CLIENT_EXPERT, tenant="alpina", locale="de"),
     DemoUser("admin@lumiere.example", "Sophie Martin", Role.CLIENT_ADMIN, tenant="lumiere", locale="fr"),
@@ -73,8 +110,12 @@ def load() -> list[DemoUser]:
             if user is not None:
                 continue
             user = auth.create_user(
-                email=spec.email, name=spec.name, role=spec.role, password=DEMO_PASSWORD,
-                tenant_id=by_slug[spec.tenant].id if spec.tenant else None, locale=spec.locale,
+                email=spec.email,
+                name=spec.name,
+                role=spec.role,
+                password=DEMO_PASSWORD,
+                tenant_id=by_slug[spec.tenant].id if spec.tenant else None,
+                locale=spec.locale,
             )
             for slug in spec.assigned:
                 agents.assign(user, by_slug[slug].id)

@@ -27,7 +27,7 @@ def _engine():
 
 
 def render_item(type_, obj, autogen_context):
-    """Write the UTC column type as the plain DateTime it stores: migrations must not depend on a model type."""
+    """Write the UTC column type as the plain DateTime it stores (no model type in migrations)."""
     from core.models_base import UTCDateTime
 
     if type_ == "type" and isinstance(obj, UTCDateTime):

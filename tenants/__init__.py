@@ -15,9 +15,12 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(api.bp)
     app.cli.add_command(cli.group)
     nav.add_nav(_l("Clients"), "tenants.index", PROVIDER_ROLES, order=20)
-    nav.add_home_panel("tenants/_home_panel.html", [*PROVIDER_ROLES, Role.CLIENT_ADMIN, Role.CLIENT_EXPERT], order=10)
+    nav.add_home_panel(
+        "tenants/_home_panel.html", [*PROVIDER_ROLES, Role.CLIENT_ADMIN, Role.CLIENT_EXPERT], order=10
+    )
     nav.register_tenant_choices(services.tenant_choices)
     app.jinja_env.globals.update(
-        status_label=labels.status_label, channel_label=labels.channel_label,
+        status_label=labels.status_label,
+        channel_label=labels.channel_label,
         visible_tenants=services.visible_tenants,
     )

@@ -31,14 +31,27 @@ class TenantOut(BaseModel):
 
 def serialize(tenant: Tenant) -> dict[str, Any]:
     return {
-        "id": tenant.id, "slug": tenant.slug, "name": tenant.name, "status": tenant.status,
-        "languages": tenant.languages, "default_language": tenant.default_language,
-        "timezone": tenant.timezone, "currency": tenant.currency, "ticket_prefix": tenant.ticket_prefix,
+        "id": tenant.id,
+        "slug": tenant.slug,
+        "name": tenant.name,
+        "status": tenant.status,
+        "languages": tenant.languages,
+        "default_language": tenant.default_language,
+        "timezone": tenant.timezone,
+        "currency": tenant.currency,
+        "ticket_prefix": tenant.ticket_prefix,
     }
 
 
-@endpoint(bp, "", methods=["GET"], summary=_l("Client companies you may see"), tag="tenants",
-          response=TenantOut, paginated=True)
+@endpoint(
+    bp,
+    "",
+    methods=["GET"],
+    summary=_l("Client companies you may see"),
+    tag="tenants",
+    response=TenantOut,
+    paginated=True,
+)
 def list_tenants() -> dict[str, Any]:
     limit, cursor = page_params()
     query = select(Tenant).order_by(Tenant.id).limit(limit + 1)
@@ -47,7 +60,13 @@ def list_tenants() -> dict[str, Any]:
     return page(list(db.session.scalars(query)), limit, lambda t: {"id": t.id}, serialize)
 
 
-@endpoint(bp, "/<int:tenant_id>", methods=["GET"], summary=_l("One client company"), tag="tenants",
-          response=TenantOut)
+@endpoint(
+    bp,
+    "/<int:tenant_id>",
+    methods=["GET"],
+    summary=_l("One client company"),
+    tag="tenants",
+    response=TenantOut,
+)
 def get_tenant(tenant_id: int) -> dict[str, Any]:
     return serialize(services.get_tenant(tenant_id))

@@ -20,7 +20,8 @@ group = click.Group("tenants", help="Client companies.")
 def list_tenants() -> None:
     with tenancy.system_scope():
         for tenant in services.visible_tenants():
-            click.echo(f"{tenant.id:>4}  {tenant.slug:<20} {tenant.status:<10} {','.join(tenant.languages):<12} {tenant.name}")
+            languages = ",".join(tenant.languages)
+            click.echo(f"{tenant.id:>4}  {tenant.slug:<20} {tenant.status:<10} {languages:<12} {tenant.name}")
 
 
 @group.command("create")
@@ -33,12 +34,25 @@ def list_tenants() -> None:
 @click.option("--prefix", "ticket_prefix", required=True, help="Ticket number prefix, e.g. ACME")
 @click.option("--email", "emails", multiple=True, help="Support e-mail address (repeatable).")
 @with_appcontext
-def create(slug: str, name: str, languages: str, default_language: str, timezone: str,
-           currency: str, ticket_prefix: str, emails: tuple[str, ...]) -> None:
+def create(
+    slug: str,
+    name: str,
+    languages: str,
+    default_language: str,
+    timezone: str,
+    currency: str,
+    ticket_prefix: str,
+    emails: tuple[str, ...],
+) -> None:
     data = services.TenantInput(
-        slug=slug, name=name, languages=[code.strip() for code in languages.split(",") if code.strip()],
-        default_language=default_language, timezone=timezone, currency=currency.upper(),
-        ticket_prefix=ticket_prefix.upper(), channels=[(ChannelKind.EMAIL, e) for e in emails],
+        slug=slug,
+        name=name,
+        languages=[code.strip() for code in languages.split(",") if code.strip()],
+        default_language=default_language,
+        timezone=timezone,
+        currency=currency.upper(),
+        ticket_prefix=ticket_prefix.upper(),
+        channels=[(ChannelKind.EMAIL, e) for e in emails],
     )
     with tenancy.system_scope():
         try:

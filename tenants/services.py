@@ -65,9 +65,14 @@ def create_tenant(data: TenantInput) -> Tenant:
     if errors:
         raise ValidationFailed(fields=errors)
     tenant = Tenant(
-        slug=data.slug, name=data.name.strip(), languages=list(data.languages),
-        default_language=data.default_language, timezone=data.timezone, currency=data.currency,
-        ticket_prefix=data.ticket_prefix, status=data.status.value,
+        slug=data.slug,
+        name=data.name.strip(),
+        languages=list(data.languages),
+        default_language=data.default_language,
+        timezone=data.timezone,
+        currency=data.currency,
+        ticket_prefix=data.ticket_prefix,
+        status=data.status.value,
     )
     db.session.add(tenant)
     db.session.flush()

@@ -54,9 +54,9 @@ _real_connect = socket.socket.connect
 
 def _loopback_only(self: socket.socket, address: Any) -> Any:
     host = address[0] if isinstance(address, tuple) else address
-    if isinstance(host, str) and self.family in (socket.AF_INET, socket.AF_INET6):
-        if host not in ("localhost", "::1") and not host.startswith("127."):
-            raise OSError(f"tests may not reach the network ({host})")
+    inet = self.family in (socket.AF_INET, socket.AF_INET6)
+    if inet and isinstance(host, str) and host not in ("localhost", "::1") and not host.startswith("127."):
+        raise OSError(f"tests may not reach the network ({host})")
     return _real_connect(self, address)
 
 
@@ -99,7 +99,7 @@ def app() -> Iterator[Flask]:
     application = create_app(TEST_SETTINGS)
     application.test_client_class = IsolatedClient
     _reset_schema(application)
-    yield application
+    return application
 
 
 class _BoundSession(FlaskSession):
@@ -116,8 +116,12 @@ def db_session(app: Flask) -> Iterator[Any]:
         connection = db.engine.connect()
         transaction = connection.begin()
         session = db._make_scoped_session(
-            {"bind": connection, "join_transaction_mode": "create_savepoint", "class_": _BoundSession,
-             "expire_on_commit": False}
+            {
+                "bind": connection,
+                "join_transaction_mode": "create_savepoint",
+                "class_": _BoundSession,
+                "expire_on_commit": False,
+            }
         )
         original, db.session = db.session, session
         try:
@@ -145,7 +149,7 @@ def system(db_session: Any) -> Iterator[None]:
 
 # --- the two-tenant world ---------------------------------------------------------------------
 
-from tests.factories import World, build_world  # noqa: E402
+from tests.factories import PASSWORD, World, build_world  # noqa: E402
 
 
 @pytest.fixture
@@ -165,7 +169,7 @@ def csrf_token(client: FlaskClient, path: str = "/login") -> str:
     return match.group(1) or match.group(2)
 
 
-def sign_in(client: FlaskClient, email: str, password: str = "password-123") -> Any:
+def sign_in(client: FlaskClient, email: str, password: str = PASSWORD) -> Any:
     token = csrf_token(client)
     return client.post("/login", data={"email": email, "password": password, "csrf_token": token})
 
@@ -191,7 +195,7 @@ class Api:
         return self.client.delete(path, headers=self._headers(kwargs.pop("headers", None)), **kwargs)
 
 
-def api_as(client: FlaskClient, email: str, password: str = "password-123") -> Api:
+def api_as(client: FlaskClient, email: str, password: str = PASSWORD) -> Api:
     response = client.post("/api/v1/auth/token", json={"email": email, "password": password})
     assert response.status_code == 201, response.get_json()
     return Api(client, response.get_json()["token"])

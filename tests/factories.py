@@ -12,26 +12,47 @@ from core.auth.roles import Role
 from tenants import services as tenants
 from tenants.models import ChannelKind, Tenant
 
-PASSWORD = "password-123"
+PASSWORD = "password-123"  # noqa: S105
 
 
-def make_tenant(slug: str, *, languages: list[str] | None = None, timezone: str = "Europe/Zurich",
-                currency: str = "CHF", email: str | None = None) -> Tenant:
+def make_tenant(
+    slug: str,
+    *,
+    languages: list[str] | None = None,
+    timezone: str = "Europe/Zurich",
+    currency: str = "CHF",
+    email: str | None = None,
+) -> Tenant:
     languages = languages or ["de", "en"]
     return tenants.create_tenant(
         tenants.TenantInput(
-            slug=slug, name=slug.title() + " AG", languages=languages, default_language=languages[0],
-            timezone=timezone, currency=currency, ticket_prefix=slug.upper()[:12],
+            slug=slug,
+            name=slug.title() + " AG",
+            languages=languages,
+            default_language=languages[0],
+            timezone=timezone,
+            currency=currency,
+            ticket_prefix=slug.upper()[:12],
             channels=[(ChannelKind.EMAIL, email or f"support@{slug}.example")],
         )
     )
 
 
-def make_user(email: str, role: Role, *, tenant: Tenant | None = None, assigned: tuple[Tenant, ...] = (),
-              locale: str | None = None) -> User:
+def make_user(
+    email: str,
+    role: Role,
+    *,
+    tenant: Tenant | None = None,
+    assigned: tuple[Tenant, ...] = (),
+    locale: str | None = None,
+) -> User:
     user = auth.create_user(
-        email=email, name=email.split("@")[0].title(), role=role, password=PASSWORD,
-        tenant_id=tenant.id if tenant else None, locale=locale,
+        email=email,
+        name=email.split("@")[0].title(),
+        role=role,
+        password=PASSWORD,
+        tenant_id=tenant.id if tenant else None,
+        locale=locale,
     )
     for item in assigned:
         agents.assign(user, item.id)

@@ -18,7 +18,12 @@ from tests.factories import World
 # Public by design: anyone may open a client's public page by its slug.
 PUBLIC_ENDPOINTS = {"tenants.public_home", "static", "auth.reset_password", "api_meta.openapi"}
 
-ALPHA_SIDE = ["agent.alpha@provider.example", "supervisor@provider.example", "admin@alpha.example", "expert@alpha.example"]
+ALPHA_SIDE = [
+    "agent.alpha@provider.example",
+    "supervisor@provider.example",
+    "admin@alpha.example",
+    "expert@alpha.example",
+]
 
 
 def foreign_values(world: World) -> dict[str, object]:
@@ -27,7 +32,8 @@ def foreign_values(world: World) -> dict[str, object]:
 
 def _rules(app: Flask, api: bool) -> list:
     return [
-        rule for rule in app.url_map.iter_rules()
+        rule
+        for rule in app.url_map.iter_rules()
         if rule.endpoint not in PUBLIC_ENDPOINTS and rule.rule.startswith("/api/") == api and rule.arguments
     ]
 
@@ -42,7 +48,9 @@ def _url(rule, values: dict[str, object]) -> str:
 
 
 @pytest.mark.parametrize("email", ALPHA_SIDE)
-def test_html_routes_refuse_the_other_tenants_ids(app: Flask, client: FlaskClient, world: World, email: str) -> None:
+def test_html_routes_refuse_the_other_tenants_ids(
+    app: Flask, client: FlaskClient, world: World, email: str
+) -> None:
     sign_in(client, email)
     for rule in _rules(app, api=False):
         if "GET" in rule.methods:
@@ -51,12 +59,16 @@ def test_html_routes_refuse_the_other_tenants_ids(app: Flask, client: FlaskClien
 
 
 @pytest.mark.parametrize("email", ALPHA_SIDE)
-def test_api_routes_refuse_the_other_tenants_ids(app: Flask, client: FlaskClient, world: World, email: str) -> None:
+def test_api_routes_refuse_the_other_tenants_ids(
+    app: Flask, client: FlaskClient, world: World, email: str
+) -> None:
     api = api_as(client, email)
     for rule in _rules(app, api=True):
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
             response = getattr(api, method.lower())(_url(rule, foreign_values(world)), json={})
-            assert response.status_code in (403, 404), f"{method} {rule.rule} as {email}: {response.status_code}"
+            assert response.status_code in (403, 404), (
+                f"{method} {rule.rule} as {email}: {response.status_code}"
+            )
 
 
 def test_own_tenant_is_reachable_so_the_404s_above_mean_something(client: FlaskClient, world: World) -> None:
@@ -69,7 +81,8 @@ def test_own_tenant_is_reachable_so_the_404s_above_mean_something(client: FlaskC
 def test_lists_show_only_the_callers_tenants(client: FlaskClient, world: World) -> None:
     sign_in(client, "agent.alpha@provider.example")
     page = client.get("/tenants").get_data(as_text=True)
-    assert "Alpha AG" in page and "Beta AG" not in page
+    assert "Alpha AG" in page
+    assert "Beta AG" not in page
 
 
 def test_client_users_do_not_see_the_provider_pages(client: FlaskClient, world: World) -> None:

@@ -47,13 +47,27 @@ class MeIn(Schema):
 
 def serialize_me(user: User) -> dict[str, Any]:
     return {
-        "id": user.id, "email": user.email, "name": user.name, "role": user.role,
-        "tenant_id": user.tenant_id, "locale": user.locale, "timezone": user.timezone,
+        "id": user.id,
+        "email": user.email,
+        "name": user.name,
+        "role": user.role,
+        "tenant_id": user.tenant_id,
+        "locale": user.locale,
+        "timezone": user.timezone,
     }
 
 
-@endpoint(bp, "/auth/token", methods=["POST"], summary=_l("Exchange e-mail and password for a bearer token"),
-          tag="auth", body=TokenIn, response=TokenOut, auth=False, status=201)
+@endpoint(
+    bp,
+    "/auth/token",
+    methods=["POST"],
+    summary=_l("Exchange e-mail and password for a bearer token"),
+    tag="auth",
+    body=TokenIn,
+    response=TokenOut,
+    auth=False,
+    status=201,
+)
 @limiter.limit(lambda: current_app.config["RATELIMIT_LOGIN"])
 def create_token(body: TokenIn) -> dict[str, Any]:
     user = services.authenticate(body.email, body.password)
@@ -63,8 +77,14 @@ def create_token(body: TokenIn) -> dict[str, Any]:
     return {"token": raw, "expires_at": token.expires_at.isoformat()}
 
 
-@endpoint(bp, "/auth/token", methods=["DELETE"], summary=_l("Revoke the token used for this request"),
-          tag="auth", status=200)
+@endpoint(
+    bp,
+    "/auth/token",
+    methods=["DELETE"],
+    summary=_l("Revoke the token used for this request"),
+    tag="auth",
+    status=200,
+)
 def revoke_token() -> dict[str, Any]:
     services.revoke_token(g.api_token)
     return {"revoked": True}
@@ -75,8 +95,15 @@ def me() -> dict[str, Any]:
     return serialize_me(current_user)
 
 
-@endpoint(bp, "/me", methods=["PATCH"], summary=_l("Update name, language or time zone"), tag="auth",
-          body=MeIn, response=MeOut)
+@endpoint(
+    bp,
+    "/me",
+    methods=["PATCH"],
+    summary=_l("Update name, language or time zone"),
+    tag="auth",
+    body=MeIn,
+    response=MeOut,
+)
 def update_me(body: MeIn) -> dict[str, Any]:
     user = current_user
     services.update_profile(

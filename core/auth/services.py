@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import secrets
 from datetime import timedelta
@@ -91,10 +92,8 @@ def authenticate(email: str, password: str) -> User | None:
     if user is None or not user.is_active:
         if _DUMMY_HASH is None:
             _DUMMY_HASH = hash_password(secrets.token_urlsafe(12))
-        try:
+        with contextlib.suppress(VerificationError):
             _hasher().verify(_DUMMY_HASH, password)
-        except VerificationError:
-            pass
         return None
     with tenancy.system_scope():
         if not _check_password(user, password):
@@ -109,9 +108,7 @@ def authenticate(email: str, password: str) -> User | None:
 
 def _validate_password(password: str, field: str = "password") -> None:
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise ValidationFailed(
-            fields={field: _("Use at least %(num)d characters.", num=MIN_PASSWORD_LENGTH)}
-        )
+        raise ValidationFailed(fields={field: _("Use at least %(num)d characters.", num=MIN_PASSWORD_LENGTH)})
 
 
 def valid_timezone(name: str) -> bool:
@@ -153,8 +150,13 @@ def create_user(
     if errors:
         raise ValidationFailed(fields=errors)
     user = User(
-        email=email, name=name.strip(), role=role.value, password_hash=hash_password(password),
-        tenant_id=tenant_id, locale=locale, timezone=timezone,
+        email=email,
+        name=name.strip(),
+        role=role.value,
+        password_hash=hash_password(password),
+        tenant_id=tenant_id,
+        locale=locale,
+        timezone=timezone,
     )
     db.session.add(user)
     db.session.flush()
@@ -221,7 +223,10 @@ def request_password_reset(email: str, reset_url_for: object) -> None:
         text = render_template("auth/email/reset.txt", user=user, url=url)
     with tenancy.system_scope():
         send_email(
-            to=user.email, subject=subject, text=text, tenant_id=user.tenant_id,
+            to=user.email,
+            subject=subject,
+            text=text,
+            tenant_id=user.tenant_id,
             headers={"Auto-Submitted": "auto-generated"},
         )
         audit.record("auth.password_reset_requested", tenant_id=user.tenant_id, target=user)
@@ -230,9 +235,7 @@ def request_password_reset(email: str, reset_url_for: object) -> None:
 
 def reset_password(token: str, new: str) -> User:
     try:
-        data = _reset_serializer().loads(
-            token, max_age=current_app.config["PASSWORD_RESET_TTL_SECONDS"]
-        )
+        data = _reset_serializer().loads(token, max_age=current_app.config["PASSWORD_RESET_TTL_SECONDS"])
     except SignatureExpired:
         raise ValidationFailed(_("This link has expired; ask for a new one.")) from None
     except BadSignature:
@@ -260,7 +263,9 @@ def _digest(raw: str) -> str:
 def issue_token(user: User, name: str = "api") -> tuple[str, ApiToken]:
     raw = "fl_" + secrets.token_urlsafe(32)
     token = ApiToken(
-        user_id=user.id, token_hash=_digest(raw), name=name[:100] or "api",
+        user_id=user.id,
+        token_hash=_digest(raw),
+        name=name[:100] or "api",
         expires_at=utcnow() + timedelta(days=current_app.config["API_TOKEN_TTL_DAYS"]),
     )
     db.session.add(token)

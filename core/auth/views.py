@@ -7,6 +7,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 from werkzeug.wrappers import Response
 
+from core import boundary
 from core.auth import services
 from core.auth.forms import LoginForm, PasswordForm, ProfileForm, ResetForm, ResetRequestForm
 from core.errors import ValidationFailed
@@ -45,9 +46,10 @@ def login() -> str | Response:
             chosen = session.get("locale")
             # A fresh session at sign-in: nothing from before survives (no fixation).
             session.clear()
+            login_user(user)
+            boundary.signed_in(user)
             if chosen and not user.locale:
                 services.set_locale(user, chosen)
-            login_user(user)
             return redirect(_safe_next(request.args.get("next")))
         form.password.errors = [_("Wrong e-mail or password.")]
     return render_template("auth/login.html", form=form)
@@ -78,7 +80,9 @@ def profile() -> str | Response:
     if form.validate_on_submit():
         try:
             services.update_profile(
-                current_user, name=form.name.data or "", locale=form.locale.data or None,
+                current_user,
+                name=form.name.data or "",
+                locale=form.locale.data or None,
                 timezone=(form.timezone.data or "").strip() or None,
             )
         except ValidationFailed as exc:
@@ -97,7 +101,8 @@ def change_password() -> str | Response:
     if password_form.validate_on_submit():
         try:
             services.change_password(
-                current_user, current=password_form.current_password.data or "",
+                current_user,
+                current=password_form.current_password.data or "",
                 new=password_form.new_password.data or "",
             )
         except ValidationFailed as exc:

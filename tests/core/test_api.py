@@ -30,7 +30,9 @@ def test_token_grants_access_and_revocation_ends_it(client: FlaskClient, world: 
 
 
 def test_wrong_credentials_get_401(client: FlaskClient, world: World) -> None:
-    response = client.post("/api/v1/auth/token", json={"email": "admin@alpha.example", "password": "not-the-password"})
+    response = client.post(
+        "/api/v1/auth/token", json={"email": "admin@alpha.example", "password": "not-the-password"}
+    )
     _assert_error(response, 401, "invalid_credentials")
 
 
@@ -58,7 +60,9 @@ def test_malformed_json_is_a_400(client: FlaskClient, world: World) -> None:
 
 
 def test_wrong_content_type_is_a_415(client: FlaskClient, world: World) -> None:
-    response = client.post("/api/v1/auth/token", data="email=a", content_type="application/x-www-form-urlencoded")
+    response = client.post(
+        "/api/v1/auth/token", data="email=a", content_type="application/x-www-form-urlencoded"
+    )
     _assert_error(response, 415, "unsupported_media_type")
 
 
@@ -85,7 +89,9 @@ def test_oversized_body_is_a_413(app: Flask, client: FlaskClient, world: World, 
     _assert_error(response, 413, "payload_too_large")
 
 
-def test_body_over_the_request_limit_is_a_413(app: Flask, client: FlaskClient, world: World, monkeypatch) -> None:
+def test_body_over_the_request_limit_is_a_413(
+    app: Flask, client: FlaskClient, world: World, monkeypatch
+) -> None:
     monkeypatch.setitem(app.config, "MAX_CONTENT_LENGTH", 1000)
     response = client.post("/api/v1/auth/token", data="x" * 5000, content_type="application/json")
     _assert_error(response, 413, "payload_too_large")
@@ -98,7 +104,9 @@ def test_unknown_route_and_method_are_json(client: FlaskClient, world: World) ->
 
 def test_profile_update_validates_language_and_timezone(client: FlaskClient, world: World) -> None:
     api = api_as(client, "admin@alpha.example")
-    error = _assert_error(api.patch("/api/v1/me", json={"locale": "xx", "timezone": "Nowhere/City"}), 422, "validation_failed")
+    error = _assert_error(
+        api.patch("/api/v1/me", json={"locale": "xx", "timezone": "Nowhere/City"}), 422, "validation_failed"
+    )
     assert set(error["fields"]) == {"locale", "timezone"}
     body = api.patch("/api/v1/me", json={"locale": "it", "timezone": "Europe/Rome"}).get_json()
     assert (body["locale"], body["timezone"]) == ("it", "Europe/Rome")
@@ -111,7 +119,9 @@ def test_cursor_pagination_walks_every_row_once(client: FlaskClient, world: Worl
     api = api_as(client, "admin@provider.example")
     seen, cursor = [], None
     while True:
-        response = api.get("/api/v1/tenants", query_string={"limit": 1, **({"cursor": cursor} if cursor else {})})
+        response = api.get(
+            "/api/v1/tenants", query_string={"limit": 1, **({"cursor": cursor} if cursor else {})}
+        )
         body = response.get_json()
         seen += [t["slug"] for t in body["data"]]
         cursor = body["next_cursor"]
@@ -138,5 +148,7 @@ def test_openapi_lists_every_api_route(app: Flask, client: FlaskClient) -> None:
         for arg in rule.arguments:
             path = path.replace(f"<int:{arg}>", "{" + arg + "}").replace(f"<{arg}>", "{" + arg + "}")
         for method in rule.methods - {"HEAD", "OPTIONS"}:
-            assert (path, method.lower()) in documented, f"{method} {rule.rule} is not in the OpenAPI document"
+            assert (path, method.lower()) in documented, (
+                f"{method} {rule.rule} is not in the OpenAPI document"
+            )
     assert "Error" in document["components"]["schemas"]

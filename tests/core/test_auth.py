@@ -65,22 +65,34 @@ def test_password_change_signs_out_other_sessions(app: Flask, client: FlaskClien
     sign_in(client, "agent.alpha@provider.example")
     sign_in(other, "agent.alpha@provider.example")
     assert other.get("/").status_code == 200
-    response = client.post("/profile/password", data={
-        "pw-current_password": PASSWORD, "pw-new_password": "a-new-password-1",
-        "pw-confirm": "a-new-password-1", "pw-csrf_token": csrf_token(client, "/profile"),
-    })
+    response = client.post(
+        "/profile/password",
+        data={
+            "pw-current_password": PASSWORD,
+            "pw-new_password": "a-new-password-1",
+            "pw-confirm": "a-new-password-1",
+            "pw-csrf_token": csrf_token(client, "/profile"),
+        },
+    )
     assert response.status_code == 302
     assert client.get("/").status_code == 200
     assert other.get("/").status_code == 302
     assert sign_in(app.test_client(), "agent.alpha@provider.example", "a-new-password-1").status_code == 302
 
 
-def test_password_change_with_wrong_current_password_shows_field_error(client: FlaskClient, world: World) -> None:
+def test_password_change_with_wrong_current_password_shows_field_error(
+    client: FlaskClient, world: World
+) -> None:
     sign_in(client, "agent.alpha@provider.example")
-    response = client.post("/profile/password", data={
-        "pw-current_password": "not-it-at-all", "pw-new_password": "a-new-password-1",
-        "pw-confirm": "a-new-password-1", "pw-csrf_token": csrf_token(client, "/profile"),
-    })
+    response = client.post(
+        "/profile/password",
+        data={
+            "pw-current_password": "not-it-at-all",
+            "pw-new_password": "a-new-password-1",
+            "pw-confirm": "a-new-password-1",
+            "pw-csrf_token": csrf_token(client, "/profile"),
+        },
+    )
     assert response.status_code == 422
     assert "The current password is wrong." in response.get_data(as_text=True)
 
@@ -88,9 +100,13 @@ def test_password_change_with_wrong_current_password_shows_field_error(client: F
 def test_profile_language_and_timezone_are_validated(client: FlaskClient, world: World) -> None:
     sign_in(client, "agent.alpha@provider.example")
     token = csrf_token(client, "/profile")
-    response = client.post("/profile", data={"name": "Agent", "locale": "de", "timezone": "Mars/Olympus", "csrf_token": token})
+    response = client.post(
+        "/profile", data={"name": "Agent", "locale": "de", "timezone": "Mars/Olympus", "csrf_token": token}
+    )
     assert "Unknown time zone." in response.get_data(as_text=True)
-    response = client.post("/profile", data={"name": "Agent", "locale": "de", "timezone": "Europe/Zurich", "csrf_token": token})
+    response = client.post(
+        "/profile", data={"name": "Agent", "locale": "de", "timezone": "Europe/Zurich", "csrf_token": token}
+    )
     assert response.status_code == 302
     assert "Abmelden" in client.get("/").get_data(as_text=True)
 
@@ -101,7 +117,9 @@ def test_sign_in_is_rate_limited(app: Flask, client: FlaskClient, world: World, 
     client.environ_base["REMOTE_ADDR"] = ip
     token = csrf_token(client)
     statuses = [
-        client.post("/login", data={"email": "x@y.example", "password": "nope-nope", "csrf_token": token}).status_code
+        client.post(
+            "/login", data={"email": "x@y.example", "password": "nope-nope", "csrf_token": token}
+        ).status_code
         for _ in range(4)
     ]
     assert statuses[:3] == [200, 200, 200]
@@ -118,17 +136,32 @@ def test_password_reset_by_mail(client: FlaskClient, world: World, smtp_to: Smtp
     link = re.search(r"https?://\S+/password/reset/\S+", mail.get_content()).group(0)
     path = link.split("firstline.test", 1)[1]
     form_token = csrf_token(client, path)
-    response = client.post(path, data={"new_password": "brand-new-pass", "confirm": "brand-new-pass", "csrf_token": form_token})
+    response = client.post(
+        path, data={"new_password": "brand-new-pass", "confirm": "brand-new-pass", "csrf_token": form_token}
+    )
     assert response.status_code == 302
     assert sign_in(client, "admin@beta.example", "brand-new-pass").status_code == 302
     # The link worked once: the password change rotated the token inside it.
     client.post("/logout", data={"csrf_token": csrf_token(client, "/")})
-    again = client.post(path, data={"new_password": "another-pass-1", "confirm": "another-pass-1", "csrf_token": csrf_token(client, path)})
+    again = client.post(
+        path,
+        data={
+            "new_password": "another-pass-1",
+            "confirm": "another-pass-1",
+            "csrf_token": csrf_token(client, path),
+        },
+    )
     assert "This link is not valid." in again.get_data(as_text=True)
 
 
-def test_password_reset_for_unknown_address_sends_nothing_and_says_the_same(client: FlaskClient, world: World, smtp_to: SmtpServer) -> None:
+def test_password_reset_for_unknown_address_sends_nothing_and_says_the_same(
+    client: FlaskClient, world: World, smtp_to: SmtpServer
+) -> None:
     token = csrf_token(client, "/password/forgot")
-    response = client.post("/password/forgot", data={"email": "ghost@nowhere.example", "csrf_token": token}, follow_redirects=True)
+    response = client.post(
+        "/password/forgot",
+        data={"email": "ghost@nowhere.example", "csrf_token": token},
+        follow_redirects=True,
+    )
     assert "If an account exists" in response.get_data(as_text=True)
     assert smtp_to.messages == []

@@ -40,7 +40,9 @@ def test_rolled_back_transaction_sends_nothing(world: World, smtp_to: SmtpServer
     assert smtp_to.messages == []
 
 
-def test_smtp_down_keeps_the_mail_and_the_relay_sends_it_later(app: Flask, world: World, smtp_server: SmtpServer, monkeypatch) -> None:
+def test_smtp_down_keeps_the_mail_and_the_relay_sends_it_later(
+    app: Flask, world: World, smtp_server: SmtpServer, monkeypatch
+) -> None:
     monkeypatch.setitem(app.config, "SMTP_HOST", "127.0.0.1")
     monkeypatch.setitem(app.config, "SMTP_PORT", free_port())  # nobody listens there
     monkeypatch.setitem(app.config, "SMTP_TIMEOUT", 2)
@@ -74,7 +76,9 @@ def test_a_row_is_delivered_once_even_if_enqueued_twice(world: World, smtp_to: S
     assert len(smtp_to.messages) == 1
 
 
-def test_gives_up_after_max_attempts_and_can_be_retried(app: Flask, world: World, monkeypatch, smtp_server: SmtpServer) -> None:
+def test_gives_up_after_max_attempts_and_can_be_retried(
+    app: Flask, world: World, monkeypatch, smtp_server: SmtpServer
+) -> None:
     monkeypatch.setitem(app.config, "SMTP_HOST", "127.0.0.1")
     monkeypatch.setitem(app.config, "SMTP_PORT", free_port())
     monkeypatch.setitem(app.config, "OUTBOX_MAX_ATTEMPTS", 2)
@@ -95,8 +99,12 @@ def test_gives_up_after_max_attempts_and_can_be_retried(app: Flask, world: World
 
 def test_dedupe_key_makes_one_row(world: World) -> None:
     with tenancy.only(world.alpha.id):
-        first = send_email(to="a@example.com", subject="s", text="t", tenant_id=world.alpha.id, dedupe_key="k-1")
-        second = send_email(to="a@example.com", subject="s", text="t", tenant_id=world.alpha.id, dedupe_key="k-1")
+        first = send_email(
+            to="a@example.com", subject="s", text="t", tenant_id=world.alpha.id, dedupe_key="k-1"
+        )
+        second = send_email(
+            to="a@example.com", subject="s", text="t", tenant_id=world.alpha.id, dedupe_key="k-1"
+        )
     assert first.id == second.id
 
 

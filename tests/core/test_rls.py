@@ -13,7 +13,9 @@ from tests.factories import World
 
 pytestmark = [
     pytest.mark.postgres,
-    pytest.mark.skipif(not ON_POSTGRES, reason="row-level security exists on PostgreSQL only (DATABASE_URL unset)"),
+    pytest.mark.skipif(
+        not ON_POSTGRES, reason="row-level security exists on PostgreSQL only (DATABASE_URL unset)"
+    ),
 ]
 
 
@@ -29,16 +31,22 @@ def test_the_app_connects_as_a_role_that_cannot_bypass_rls(db_session) -> None:
     su, bypass = db.session.execute(
         text("SELECT rolsuper, rolbypassrls FROM pg_roles WHERE rolname = current_user")
     ).one()
-    assert not su and not bypass
+    assert not su
+    assert not bypass
     owner = db.session.execute(text("SELECT tableowner FROM pg_tables WHERE tablename = 'tenants'")).scalar()
     assert owner != db.session.execute(text("SELECT current_user")).scalar()
 
 
 def test_every_tenant_table_has_a_policy(db_session) -> None:
     for table in _scoped_tables():
-        enabled = db.session.execute(text("SELECT relrowsecurity FROM pg_class WHERE relname = :t"), {"t": table}).scalar()
-        policies = db.session.execute(text("SELECT count(*) FROM pg_policies WHERE tablename = :t"), {"t": table}).scalar()
-        assert enabled and policies, f"{table} is not under row-level security"
+        enabled = db.session.execute(
+            text("SELECT relrowsecurity FROM pg_class WHERE relname = :t"), {"t": table}
+        ).scalar()
+        policies = db.session.execute(
+            text("SELECT count(*) FROM pg_policies WHERE tablename = :t"), {"t": table}
+        ).scalar()
+        assert enabled, f"{table} is not under row-level security"
+        assert policies, f"{table} has no policy"
 
 
 def test_raw_select_sees_only_the_scope(world: World) -> None:
@@ -66,7 +74,10 @@ def test_raw_insert_into_another_tenant_is_refused_by_the_policy(world: World) -
         nested = db.session.begin_nested()
         with pytest.raises(DBAPIError, match="row-level security"):
             db.session.execute(
-                text("INSERT INTO tenant_channels (tenant_id, kind, address, created_at) VALUES (:t, 'email', 'x@beta.example', now())"),
+                text(
+                    "INSERT INTO tenant_channels (tenant_id, kind, address, created_at)"
+                    " VALUES (:t, 'email', 'x@beta.example', now())"
+                ),
                 {"t": world.beta.id},
             )
         nested.rollback()

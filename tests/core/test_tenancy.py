@@ -39,7 +39,9 @@ def test_users_of_other_tenants_are_invisible_but_provider_staff_visible(world: 
 def test_joins_are_filtered_too(world: World) -> None:
     with tenancy.only(world.alpha.id):
         rows = db.session.execute(
-            select(Tenant.slug, TenantChannel.address).join(TenantChannel, TenantChannel.tenant_id == Tenant.id)
+            select(Tenant.slug, TenantChannel.address).join(
+                TenantChannel, TenantChannel.tenant_id == Tenant.id
+            )
         ).all()
     assert rows == [("alpha", "support@alpha.example")]
 
@@ -47,13 +49,20 @@ def test_joins_are_filtered_too(world: World) -> None:
 def test_bulk_update_cannot_reach_another_tenant(world: World) -> None:
     with tenancy.only(world.alpha.id):
         result = db.session.execute(
-            update(TenantChannel).where(TenantChannel.tenant_id == world.beta.id).values(address="x@evil.example")
+            update(TenantChannel)
+            .where(TenantChannel.tenant_id == world.beta.id)
+            .values(address="x@evil.example")
         )
         assert result.rowcount == 0
     with tenancy.system_scope():
-        assert db.session.scalar(
-            select(func.count()).select_from(TenantChannel).where(TenantChannel.address == "x@evil.example")
-        ) == 0
+        assert (
+            db.session.scalar(
+                select(func.count())
+                .select_from(TenantChannel)
+                .where(TenantChannel.address == "x@evil.example")
+            )
+            == 0
+        )
 
 
 def test_missing_scope_fails_closed(world: World) -> None:
