@@ -55,6 +55,7 @@ class DemoUser:
     assigned: tuple[str, ...] = ()  # provider staff: the clients they serve
     languages: tuple[tuple[str, str], ...] = ()
     locale: str = "en"
+    timezone: str = "Europe/Zurich"
 
 
 USERS = [
@@ -93,8 +94,22 @@ USERS = [
     ),
     DemoUser("admin@alpina.example", "Beat Brunner", Role.CLIENT_ADMIN, tenant="alpina", locale="de"),
     DemoUser("it@alpina.example", "Nina Huber", Role.CLIENT_EXPERT, tenant="alpina", locale="de"),
-    DemoUser("admin@lumiere.example", "Sophie Martin", Role.CLIENT_ADMIN, tenant="lumiere", locale="fr"),
-    DemoUser("compta@lumiere.example", "Giulia Bianchi", Role.CLIENT_EXPERT, tenant="lumiere", locale="it"),
+    DemoUser(
+        "admin@lumiere.example",
+        "Sophie Martin",
+        Role.CLIENT_ADMIN,
+        tenant="lumiere",
+        locale="fr",
+        timezone="Europe/Paris",
+    ),
+    DemoUser(
+        "compta@lumiere.example",
+        "Giulia Bianchi",
+        Role.CLIENT_EXPERT,
+        tenant="lumiere",
+        locale="it",
+        timezone="Europe/Paris",
+    ),
 ]
 
 
@@ -116,6 +131,7 @@ def load() -> list[DemoUser]:
                 password=DEMO_PASSWORD,
                 tenant_id=by_slug[spec.tenant].id if spec.tenant else None,
                 locale=spec.locale,
+                timezone=spec.timezone,
             )
             for slug in spec.assigned:
                 agents.assign(user, by_slug[slug].id)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import secrets
+from typing import Any
 from datetime import timedelta
 from zoneinfo import available_timezones
 
@@ -101,9 +102,15 @@ def authenticate(email: str, password: str) -> User | None:
             db.session.flush()
             return None
         user.last_login_at = utcnow()
-        audit.record("auth.sign_in", tenant_id=user.tenant_id, target=user)
+        with _as(user):
+            audit.record("auth.sign_in", tenant_id=user.tenant_id, target=user)
         db.session.flush()
     return user
+
+
+def _as(user: User) -> Any:
+    """Audit what a user does at the moment they prove who they are."""
+    return audit.acting_as(audit.Actor(user.id, user.email, audit.current_actor().ip))
 
 
 def _validate_password(password: str, field: str = "password") -> None:
@@ -269,7 +276,7 @@ def issue_token(user: User, name: str = "api") -> tuple[str, ApiToken]:
         expires_at=utcnow() + timedelta(days=current_app.config["API_TOKEN_TTL_DAYS"]),
     )
     db.session.add(token)
-    with tenancy.system_scope():
+    with tenancy.system_scope(), _as(user):
         audit.record("auth.token_issued", tenant_id=user.tenant_id, target=user)
         db.session.flush()
     return raw, token

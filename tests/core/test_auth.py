@@ -24,6 +24,18 @@ def test_sign_in_lands_on_home_with_the_users_clients(client: FlaskClient, world
     assert "Beta AG" not in home
 
 
+def test_sign_in_is_audited_as_the_user_with_the_ip(client: FlaskClient, world: World) -> None:
+    client.environ_base["REMOTE_ADDR"] = "192.0.2.7"
+    sign_in(client, "admin@beta.example")
+    with tenancy.system_scope():
+        event = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "auth.sign_in")).one()
+    assert (event.actor_label, event.ip, event.tenant_id) == (
+        "admin@beta.example",
+        "192.0.2.7",
+        world.beta.id,
+    )
+
+
 def test_wrong_password_is_refused_with_a_message_and_audited(client: FlaskClient, world: World) -> None:
     response = sign_in(client, "agent.alpha@provider.example", "wrong-password")
     assert response.status_code == 200

@@ -1,0 +1,16 @@
+"""`make bench`: every benchmark in this folder, one after the other."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+here = Path(__file__).resolve().parent
+status = 0
+for script in sorted(here.glob("*.py")):
+    if script.name == "run_all.py":
+        continue
+    print(f"== {script.name}", flush=True)
+    status |= subprocess.run([sys.executable, str(script)], check=False).returncode
+sys.exit(status)
