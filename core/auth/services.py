@@ -5,8 +5,8 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import secrets
-from typing import Any
 from datetime import timedelta
+from typing import Any
 from zoneinfo import available_timezones
 
 from argon2 import PasswordHasher
