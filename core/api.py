@@ -186,6 +186,21 @@ def page_params(default: int = 50, maximum: int = 200) -> tuple[int, dict[str, A
     return int(raw), decode_cursor(request.args.get("cursor"))
 
 
+def cursor_id(cursor: Mapping[str, Any] | None) -> int | None:
+    """The id a keyset cursor points after; a tampered cursor is a 400, not a 500."""
+    if cursor is None:
+        return None
+    value = cursor.get("id")
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise ApiError(400, "invalid_cursor", _("The cursor is not valid."), {"cursor": _("Invalid value.")})
+    return value
+
+
+def dump(model: type[BaseModel], obj: object) -> dict[str, Any]:
+    """Serialize through the response model, so the document and the answer cannot drift."""
+    return model.model_validate(obj, from_attributes=True).model_dump(mode="json")
+
+
 def page(
     items: Sequence[Any],
     limit: int,

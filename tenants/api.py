@@ -9,7 +9,7 @@ from flask_babel import lazy_gettext as _l
 from pydantic import BaseModel
 from sqlalchemy import select
 
-from core.api import endpoint, page, page_params
+from core.api import cursor_id, dump, endpoint, page, page_params
 from core.extensions import db
 from tenants import services
 from tenants.models import Tenant
@@ -29,20 +29,6 @@ class TenantOut(BaseModel):
     ticket_prefix: str
 
 
-def serialize(tenant: Tenant) -> dict[str, Any]:
-    return {
-        "id": tenant.id,
-        "slug": tenant.slug,
-        "name": tenant.name,
-        "status": tenant.status,
-        "languages": tenant.languages,
-        "default_language": tenant.default_language,
-        "timezone": tenant.timezone,
-        "currency": tenant.currency,
-        "ticket_prefix": tenant.ticket_prefix,
-    }
-
-
 @endpoint(
     bp,
     "",
@@ -55,9 +41,11 @@ def serialize(tenant: Tenant) -> dict[str, Any]:
 def list_tenants() -> dict[str, Any]:
     limit, cursor = page_params()
     query = select(Tenant).order_by(Tenant.id).limit(limit + 1)
-    if cursor:
-        query = query.where(Tenant.id > int(cursor.get("id", 0)))
-    return page(list(db.session.scalars(query)), limit, lambda t: {"id": t.id}, serialize)
+    after = cursor_id(cursor)
+    if after is not None:
+        query = query.where(Tenant.id > after)
+    rows = list(db.session.scalars(query))
+    return page(rows, limit, lambda t: {"id": t.id}, lambda t: dump(TenantOut, t))
 
 
 @endpoint(
@@ -69,4 +57,4 @@ def list_tenants() -> dict[str, Any]:
     response=TenantOut,
 )
 def get_tenant(tenant_id: int) -> dict[str, Any]:
-    return serialize(services.get_tenant(tenant_id))
+    return dump(TenantOut, services.get_tenant(tenant_id))

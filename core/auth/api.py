@@ -10,9 +10,8 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from pydantic import BaseModel, Field
 
-from core.api import ApiError, Schema, endpoint
+from core.api import ApiError, Schema, dump, endpoint
 from core.auth import services
-from core.auth.models import User
 from core.extensions import limiter
 
 bp = Blueprint("auth_api", __name__, url_prefix="/api/v1")
@@ -43,18 +42,6 @@ class MeIn(Schema):
     name: str | None = Field(default=None, min_length=1, max_length=200)
     locale: str | None = Field(default=None, max_length=8)
     timezone: str | None = Field(default=None, max_length=64)
-
-
-def serialize_me(user: User) -> dict[str, Any]:
-    return {
-        "id": user.id,
-        "email": user.email,
-        "name": user.name,
-        "role": user.role,
-        "tenant_id": user.tenant_id,
-        "locale": user.locale,
-        "timezone": user.timezone,
-    }
 
 
 @endpoint(
@@ -92,7 +79,7 @@ def revoke_token() -> dict[str, Any]:
 
 @endpoint(bp, "/me", methods=["GET"], summary=_l("The signed-in user"), tag="auth", response=MeOut)
 def me() -> dict[str, Any]:
-    return serialize_me(current_user)
+    return dump(MeOut, current_user)
 
 
 @endpoint(
@@ -112,4 +99,4 @@ def update_me(body: MeIn) -> dict[str, Any]:
         locale=body.locale if "locale" in body.model_fields_set else user.locale,
         timezone=body.timezone if "timezone" in body.model_fields_set else user.timezone,
     )
-    return serialize_me(user)
+    return dump(MeOut, user)

@@ -34,6 +34,11 @@ def _apply_field_errors(form: object, exc: ValidationFailed) -> None:
         flash(str(exc.message), "error")
 
 
+def _form_page(template: str, **context: object) -> tuple[str, int]:
+    """A form shown again after a POST had errors is a 422, so the boundary rolls back."""
+    return render_template(template, **context), 422 if request.method == "POST" else 200
+
+
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit(lambda: current_app.config["RATELIMIT_LOGIN"], methods=["POST"])
 def login() -> str | Response:
@@ -52,6 +57,7 @@ def login() -> str | Response:
                 services.set_locale(user, chosen)
             return redirect(_safe_next(request.args.get("next")))
         form.password.errors = [_("Wrong e-mail or password.")]
+    # 200, not 422: the failed attempt's audit row must be committed.
     return render_template("auth/login.html", form=form)
 
 
@@ -90,7 +96,7 @@ def profile() -> str | Response:
         else:
             flash(_("Your profile is saved."), "success")
             return redirect(url_for("auth.profile"))
-    return render_template("auth/profile.html", form=form, password_form=password_form)
+    return _form_page("auth/profile.html", form=form, password_form=password_form)
 
 
 @bp.route("/profile/password", methods=["POST"])
@@ -112,7 +118,7 @@ def change_password() -> str | Response:
             login_user(current_user._get_current_object())  # type: ignore[attr-defined]
             flash(_("Your password is changed. Other sessions are signed out."), "success")
             return redirect(url_for("auth.profile"))
-    return render_template("auth/profile.html", form=form, password_form=password_form), 422
+    return _form_page("auth/profile.html", form=form, password_form=password_form)
 
 
 @bp.route("/password/forgot", methods=["GET", "POST"])
@@ -126,7 +132,7 @@ def forgot_password() -> str | Response:
         )
         flash(_("If an account exists for this address, we have sent a link to reset the password."), "info")
         return redirect(url_for("auth.login"))
-    return render_template("auth/forgot.html", form=form)
+    return _form_page("auth/forgot.html", form=form)
 
 
 @bp.route("/password/reset/<token>", methods=["GET", "POST"])
@@ -140,4 +146,4 @@ def reset_password(token: str) -> str | Response:
         else:
             flash(_("Your password is set. Please sign in."), "success")
             return redirect(url_for("auth.login"))
-    return render_template("auth/reset.html", form=form)
+    return _form_page("auth/reset.html", form=form)

@@ -135,6 +135,10 @@ def test_bad_cursor_and_limit_are_400(client: FlaskClient, world: World) -> None
     _assert_error(api.get("/api/v1/tenants?cursor=%%%"), 400, "invalid_cursor")
     _assert_error(api.get("/api/v1/tenants?limit=0"), 400, "invalid_limit")
     _assert_error(api.get("/api/v1/tenants?limit=abc"), 400, "invalid_limit")
+    from core.api import encode_cursor
+
+    for forged in ({"id": "1 OR 1=1"}, {"id": True}, {}, {"id": [1]}):
+        _assert_error(api.get(f"/api/v1/tenants?cursor={encode_cursor(forged)}"), 400, "invalid_cursor")
 
 
 def test_openapi_lists_every_api_route(app: Flask, client: FlaskClient) -> None:

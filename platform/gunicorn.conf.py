@@ -1,0 +1,59 @@
+"""Gunicorn settings for a Firstline web node: `gunicorn -c platform/gunicorn.conf.py wsgi:app`.
+
+Every value can be overridden from the environment (PORT, WEB_CONCURRENCY, ...) so one file
+serves the Procfile, systemd and containers.
+"""
+
+import multiprocessing
+import os
+
+
+def _int(name, default):
+    return int(os.environ.get(name) or default)
+
+
+# Behind a load balancer: listen on every interface, on the port the platform hands out.
+bind = f"0.0.0.0:{_int('PORT', 8000)}"
+
+# Processes: the classic 2 x cores + 1, capped because every worker keeps its own SQLAlchemy
+# pool (up to 15 connections); nodes x workers x pool must stay under PostgreSQL's (or
+# PgBouncer's) limit. Scale out with more nodes, not with more workers per node.
+workers = _int("WEB_CONCURRENCY", min(2 * multiprocessing.cpu_count() + 1, 9))
+
+# Threads: requests mostly wait on PostgreSQL, Redis and SMTP, and the live-chat streams
+# (server-sent events) hold a connection open for minutes; gthread keeps such a request on a
+# thread instead of blocking a whole worker, and the worker's heartbeat still runs.
+worker_class = "gthread"
+threads = _int("GUNICORN_THREADS", 8)
+
+# A worker that stops answering its heartbeat for this long is killed and replaced.
+timeout = _int("GUNICORN_TIMEOUT", 30)
+# On SIGTERM (deploys), in-flight requests get this long to finish.
+graceful_timeout = _int("GUNICORN_GRACEFUL_TIMEOUT", 30)
+# Longer than the proxy's idle timeout for upstream connections (nginx: 60 s), so the proxy,
+# not gunicorn, closes idle keep-alive connections; otherwise requests race a closing socket
+# and get a 502.
+keepalive = _int("GUNICORN_KEEPALIVE", 75)
+
+# Replace each worker after about this many requests: bounds slow memory growth (caches,
+# fragmentation). The jitter keeps the workers from all restarting at the same moment.
+max_requests = _int("GUNICORN_MAX_REQUESTS", 1000)
+max_requests_jitter = _int("GUNICORN_MAX_REQUESTS_JITTER", 100)
+
+# Trust X-Forwarded-Proto only from the proxy. The app's client-IP handling (rate limits,
+# audit) is ProxyFix, set with TRUSTED_PROXIES in the environment.
+forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
+
+# Worker heartbeat files on tmpfs: a slow or full disk must not look like a hung worker.
+if os.path.isdir("/dev/shm"):  # noqa: S108
+    worker_tmp_dir = "/dev/shm"  # noqa: S108
+
+# Logs to stdout/stderr for journald or the platform. %(M)s is the request time in ms.
+accesslog = "-"
+errorlog = "-"
+loglevel = os.environ.get("GUNICORN_LOGLEVEL", "info")
+access_log_format = '%(h)s "%({x-forwarded-for}i)s" %(t)s "%(r)s" %(s)s %(b)s "%(a)s" %(M)sms'
+
+# gunicorn >= 25.1 opens a control socket under $HOME; signals (systemd, the platform) manage
+# the server here, and the service user has no writable home. Older versions ignore the name.
+control_socket_disable = True
