@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -45,8 +45,12 @@ def acting_as(actor: Actor) -> Iterator[Actor]:
         _actor.reset(token)
 
 
-def set_actor(actor: Actor) -> Any:
+def set_actor(actor: Actor) -> Token[Actor]:
     return _actor.set(actor)
+
+
+def reset_actor(token: Token[Actor]) -> None:
+    _actor.reset(token)
 
 
 class AuditEvent(SharedOrTenantScoped, db.Model):

@@ -95,14 +95,10 @@ def _finish(response: Response) -> Response:
 
 
 def _end(exc: BaseException | None) -> None:
-    for name, reset in (("_tenancy_token", tenancy.reset_scope), ("_actor_token", _reset_actor)):
+    for name, reset in (("_tenancy_token", tenancy.reset_scope), ("_actor_token", audit.reset_actor)):
         token = g.pop(name, None)
         if token is not None:
             reset(token)
-
-
-def _reset_actor(token: object) -> None:
-    audit._actor.reset(token)  # type: ignore[arg-type]
 
 
 def _render_error(

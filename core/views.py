@@ -1,40 +1,23 @@
-"""Kernel pages: home, language switch, health, the audit log and the OpenAPI document."""
+"""Kernel pages: home, language switch, health check and the audit log."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime, time
-from functools import wraps
-from typing import Any
+from urllib.parse import urlsplit
 
-from flask import Blueprint, abort, current_app, jsonify, redirect, render_template, request, session, url_for
+from flask import Blueprint, current_app, jsonify, redirect, render_template, request, session, url_for
 from flask_babel import get_timezone
-from flask_login import current_user, login_required
+from flask_login import current_user
 from sqlalchemy import text
 from werkzeug.wrappers import Response
 
 from core import audit, nav
 from core.auth import services as auth
+from core.auth.access import roles_required
 from core.auth.roles import Role
-from core.extensions import csrf, db
+from core.extensions import db
 
 bp = Blueprint("core", __name__, template_folder="templates")
-
-
-def roles_required(*roles: Role) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Pages for some roles only; everyone else gets 403 (not a hint that a record exists)."""
-
-    def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
-        @wraps(view)
-        @login_required
-        def wrapped(*args: Any, **kwargs: Any) -> Any:
-            if current_user.role not in roles:
-                abort(403)
-            return view(*args, **kwargs)
-
-        return wrapped
-
-    return decorate
 
 
 @bp.route("/")
@@ -54,16 +37,13 @@ def set_language() -> Response:
             session["locale"] = locale
     target = request.form.get("next") or request.referrer or url_for("core.home")
     if not target.startswith("/") or target.startswith("//"):
-        # A full referrer URL of this site: keep its path only.
-        from urllib.parse import urlsplit
-
+        # A full referrer URL (or anything else): keep its path only, never another host.
         parts = urlsplit(target)
         target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     return redirect(target)
 
 
 @bp.route("/healthz")
-@csrf.exempt
 def healthz() -> tuple[Response, int]:
     try:
         db.session.execute(text("SELECT 1"))

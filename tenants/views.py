@@ -7,10 +7,10 @@ from zoneinfo import ZoneInfo
 
 from flask import Blueprint, g, render_template
 
+from core.auth.access import roles_required
 from core.auth.roles import PROVIDER_ROLES
 from core.boundary import enter_tenant
 from core.models_base import utcnow
-from core.views import roles_required
 from tenants import services
 
 bp = Blueprint("tenants", __name__, template_folder="templates")

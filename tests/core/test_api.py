@@ -156,3 +156,14 @@ def test_openapi_lists_every_api_route(app: Flask, client: FlaskClient) -> None:
                 f"{method} {rule.rule} is not in the OpenAPI document"
             )
     assert "Error" in document["components"]["schemas"]
+
+
+def test_token_endpoint_is_rate_limited(app: Flask, client: FlaskClient, world: World, monkeypatch) -> None:
+    import uuid
+
+    monkeypatch.setitem(app.config, "RATELIMIT_LOGIN", "2 per minute")
+    client.environ_base["REMOTE_ADDR"] = f"10.9.{uuid.uuid4().int % 250}.{uuid.uuid4().int % 250}"
+    body = {"email": "admin@alpha.example", "password": "wrong-password"}
+    statuses = [client.post("/api/v1/auth/token", json=body).status_code for _ in range(3)]
+    assert statuses[:2] == [401, 401]
+    _assert_error(client.post("/api/v1/auth/token", json=body), 429, "rate_limited")
