@@ -129,5 +129,6 @@ def init_app(app: Flask) -> None:
 
 def main() -> None:
     """The `firstline` console script: the same commands as `flask --app wsgi`."""
-    os.environ.setdefault("FLASK_APP", "wsgi")
-    FlaskGroup(create_app=lambda: __import__("wsgi").app)(prog_name="firstline")
+    from core import create_app
+
+    FlaskGroup(create_app=create_app)(prog_name="firstline")
