@@ -6,7 +6,12 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    from agents import models, services  # noqa: F401
-    from core.auth.roles import register_assignment_lookup
+    from flask_babel import lazy_gettext as _l
+
+    from agents import models, services, views  # noqa: F401
+    from core import nav
+    from core.auth.roles import PROVIDER_ROLES, register_assignment_lookup
 
     register_assignment_lookup(services.assigned_tenant_ids)
+    app.register_blueprint(views.bp)
+    nav.add_nav(_l("Inbox"), "agent.inbox", PROVIDER_ROLES, order=10)

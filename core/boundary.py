@@ -87,6 +87,11 @@ def _authenticate_bearer() -> None:
 
 
 def _finish(response: Response) -> Response:
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    if not g.get("embeddable"):
+        # Only the public contact form may be framed by a client's site.
+        response.headers.setdefault("X-Frame-Options", "DENY")
     if response.status_code < 400:
         jobs.commit()
     else:

@@ -14,6 +14,8 @@ from core.auth.roles import Role
 from core.extensions import db
 from tenants import services as tenants
 from tenants.models import ChannelKind, Tenant
+from tickets import intake
+from tickets.models import Channel
 
 # For the demo database only; production accounts are made with `flask users create`.
 DEMO_PASSWORD = "firstline-demo"
@@ -32,6 +34,22 @@ TENANTS = [
             (ChannelKind.PHONE, "+41445550100"),
             (ChannelKind.FAX, "+41445550199"),
         ],
+        greetings={
+            "de": "Grüezi, hier ist der Kundendienst von Alpina Haushaltgeräte.",
+            "en": "Hello, this is Alpina Home Appliances customer service.",
+        },
+        signatures={
+            "de": "Freundliche Grüsse\nIhr Alpina Kundendienst\n+41 44 555 01 00",
+            "en": "Kind regards\nYour Alpina customer service\n+41 44 555 01 00",
+        },
+        call_scripts={
+            "de": "1. Begrüssen: «Alpina Kundendienst, Sie sprechen mit …»\n2. Seriennummer (Typenschild"
+            " an der Türinnenseite) und Kaufdatum aufnehmen.\n3. Garantie: 2 Jahre ab Kaufdatum.\n"
+            "4. Techniker-Einsatz nur nach Rücksprache mit dem 2nd Level.",
+            "en": "1. Greet: 'Alpina customer service, you are speaking with ...'\n2. Take the serial"
+            " number (rating plate inside the door) and the purchase date.\n3. Warranty: 2 years from"
+            " purchase.\n4. Technician visits only after checking with 2nd level.",
+        },
     ),
     tenants.TenantInput(
         slug="lumiere",
@@ -42,6 +60,57 @@ TENANTS = [
         currency="EUR",
         ticket_prefix="LUM",
         channels=[(ChannelKind.EMAIL, "support@lumiere.example"), (ChannelKind.PHONE, "+33155550100")],
+        greetings={
+            "fr": "Bonjour, service client de Lumière Énergie, que puis-je faire pour vous ?",
+            "it": "Buongiorno, servizio clienti di Lumière Énergie, come posso aiutarla?",
+            "en": "Hello, Lumière Énergie customer service, how can I help?",
+        },
+        signatures={
+            "fr": "Cordialement,\nLe service client Lumière Énergie",
+            "it": "Cordiali saluti,\nIl servizio clienti Lumière Énergie",
+        },
+        call_scripts={
+            "fr": "1. Saluer et demander le numéro de contrat.\n2. Vérifier l'adresse de fourniture"
+            " d'énergie.\n3. Panne : consulter la carte des coupures avant d'escalader.",
+            "it": "1. Salutare e chiedere il numero di contratto.\n2. Verificare l'indirizzo di"
+            " fornitura.\n3. Guasto: consultare la mappa delle interruzioni prima di inoltrare.",
+        },
+    ),
+]
+
+# Contacts as the demo's first morning brought them in: (tenant, channel key, name, e-mail, subject, body).
+CONTACTS = [
+    (
+        "alpina",
+        "demo-1",
+        "Hans Muster",
+        "hans.muster@example.com",
+        "Geschirrspüler startet nicht",
+        "Guten Tag, mein Geschirrspüler GS-450 startet seit gestern nicht mehr. Die Anzeige blinkt rot.",
+    ),
+    (
+        "alpina",
+        "demo-2",
+        "Emily Clarke",
+        "emily.clarke@example.com",
+        "Invoice shows the wrong amount",
+        "Hello, my last invoice charges the extended warranty twice. Could you please correct it?",
+    ),
+    (
+        "lumiere",
+        "demo-3",
+        "Camille Bernard",
+        "camille.bernard@example.com",
+        "Facture trop élevée",
+        "Bonjour, ma facture de novembre est deux fois plus élevée que d'habitude. Pouvez-vous vérifier ?",
+    ),
+    (
+        "lumiere",
+        "demo-4",
+        "Marco Conti",
+        "marco.conti@example.com",
+        "Interruzione di corrente",
+        "Buongiorno, da stamattina non abbiamo corrente in via Roma 12 a Nizza. È un guasto noto?",
     ),
 ]
 
@@ -137,5 +206,18 @@ def load() -> list[DemoUser]:
                 agents.assign(user, by_slug[slug].id)
             if spec.languages:
                 agents.set_languages(user, dict(spec.languages))
+        db.session.flush()
+        for slug, key, name, email, subject, body in CONTACTS:
+            intake.receive(
+                by_slug[slug].id,
+                intake.InboundContact(
+                    channel=Channel.WEBFORM,
+                    external_id=key,
+                    subject=subject,
+                    body=body,
+                    name=name,
+                    email=email,
+                ),
+            )
         db.session.flush()
     return USERS

@@ -20,7 +20,7 @@ def init_app(app: Flask) -> None:
     )
     nav.register_tenant_choices(services.tenant_choices)
     app.jinja_env.globals.update(
-        status_label=labels.status_label,
+        tenant_status_label=labels.status_label,
         channel_label=labels.channel_label,
         visible_tenants=services.visible_tenants,
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import JSON, Index, String, UniqueConstraint
+from sqlalchemy import JSON, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.extensions import db
@@ -32,11 +32,23 @@ class Tenant(TenantRoot, db.Model):
     timezone: Mapped[str] = mapped_column(String(64))
     currency: Mapped[str] = mapped_column(String(3))
     brand_color: Mapped[str] = mapped_column(String(7), default="#1f5f99")
+    # Per language: how agents greet and sign in the client's name, and the phone script.
+    greetings: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    signatures: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    call_scripts: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    # A customer reply within this many days reopens a resolved ticket.
+    reopen_days: Mapped[int] = mapped_column(Integer, default=7)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     @property
     def is_suspended(self) -> bool:
         return self.status == TenantStatus.SUSPENDED.value
+
+    def text_for(self, texts: dict[str, str], language: str) -> tuple[str, str]:
+        """A per-language text in `language`, else in the default language; and which it is."""
+        if texts.get(language):
+            return texts[language], language
+        return texts.get(self.default_language, ""), self.default_language
 
     def __repr__(self) -> str:
         return f"<Tenant {self.slug}>"

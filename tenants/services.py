@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from email.utils import formataddr
 
 from flask_babel import gettext as _
 from sqlalchemy import select
@@ -31,6 +32,9 @@ class TenantInput:
     ticket_prefix: str
     status: TenantStatus = TenantStatus.ACTIVE
     channels: list[tuple[ChannelKind, str]] = field(default_factory=list)
+    greetings: dict[str, str] = field(default_factory=dict)
+    signatures: dict[str, str] = field(default_factory=dict)
+    call_scripts: dict[str, str] = field(default_factory=dict)
 
 
 def _validate(data: TenantInput) -> dict[str, str]:
@@ -73,6 +77,9 @@ def create_tenant(data: TenantInput) -> Tenant:
         currency=data.currency,
         ticket_prefix=data.ticket_prefix,
         status=data.status.value,
+        greetings=dict(data.greetings),
+        signatures=dict(data.signatures),
+        call_scripts=dict(data.call_scripts),
     )
     db.session.add(tenant)
     db.session.flush()
@@ -131,6 +138,22 @@ def channels_of(tenant_id: int) -> list[TenantChannel]:
             .order_by(TenantChannel.kind, TenantChannel.address)
         )
     )
+
+
+def support_address(tenant_id: int) -> str | None:
+    """The address replies go out from: the tenant's first support e-mail address."""
+    return db.session.scalar(
+        select(TenantChannel.address)
+        .where(TenantChannel.tenant_id == tenant_id, TenantChannel.kind == ChannelKind.EMAIL.value)
+        .order_by(TenantChannel.id)
+        .limit(1)
+    )
+
+
+def sender_of(tenant: Tenant) -> str | None:
+    """`"Name" <address>` for mail sent in the tenant's name, or None to use the platform's."""
+    address = support_address(tenant.id)
+    return formataddr((tenant.name, address)) if address else None
 
 
 def tenant_choices() -> list[tuple[int, str]]:

@@ -10,7 +10,10 @@ from core.auth import services as auth
 from core.auth.models import User
 from core.auth.roles import Role
 from tenants import services as tenants
+from core.extensions import db
 from tenants.models import ChannelKind, Tenant
+from tickets import intake
+from tickets.models import Channel, Ticket
 
 PASSWORD = "password-123"  # noqa: S105
 
@@ -59,6 +62,30 @@ def make_user(
     return user
 
 
+def make_ticket(
+    tenant: Tenant,
+    subject: str = "Printer on fire",
+    body: str = "It burns, please help quickly.",
+    email: str = "customer@example.com",
+    key: str | None = None,
+) -> Ticket:
+    """A ticket as the web form makes it: through the intake, processed (inline) after commit."""
+    record = intake.receive(
+        tenant.id,
+        intake.InboundContact(
+            channel=Channel.WEBFORM,
+            external_id=key or f"{tenant.slug}-{subject}",
+            subject=subject,
+            body=body,
+            name="Chris Customer",
+            email=email,
+            language=tenant.default_language,
+        ),
+    )
+    jobs.commit()
+    return db.session.get_one(Ticket, record.ticket_id)
+
+
 @dataclass
 class World:
     alpha: Tenant
@@ -71,6 +98,8 @@ class World:
     alpha_expert: User
     beta_admin: User
     beta_expert: User
+    alpha_ticket: Ticket
+    beta_ticket: Ticket
 
 
 def build_world() -> World:
@@ -88,6 +117,15 @@ def build_world() -> World:
             alpha_expert=make_user("expert@alpha.example", Role.CLIENT_EXPERT, tenant=alpha),
             beta_admin=make_user("admin@beta.example", Role.CLIENT_ADMIN, tenant=beta, locale="fr"),
             beta_expert=make_user("expert@beta.example", Role.CLIENT_EXPERT, tenant=beta),
+            alpha_ticket=None,  # type: ignore[arg-type]
+            beta_ticket=None,  # type: ignore[arg-type]
         )
         jobs.commit()
+        world.alpha_ticket = make_ticket(alpha, email="anna.kunde@example.com")
+        world.beta_ticket = make_ticket(
+            beta,
+            subject="Facture incorrecte",
+            body="Bonjour, ma facture est fausse.",
+            email="client@example.fr",
+        )
     return world

@@ -12,11 +12,19 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from tests.conftest import api_as, sign_in
+from tests.conftest import api_as, csrf_token, sign_in
 from tests.factories import World
 
 # Public by design: anyone may open a client's public page by its slug.
-PUBLIC_ENDPOINTS = {"tenants.public_home", "static", "auth.reset_password", "api_meta.openapi"}
+PUBLIC_ENDPOINTS = {
+    "tenants.public_home",
+    "webform.contact",
+    "webform.thanks",
+    "webform.embed",
+    "static",
+    "auth.reset_password",
+    "api_meta.openapi",
+}
 
 ALPHA_SIDE = [
     "agent.alpha@provider.example",
@@ -27,7 +35,14 @@ ALPHA_SIDE = [
 
 
 def foreign_values(world: World) -> dict[str, object]:
-    return {"tenant_id": world.beta.id, "slug": world.beta.slug}
+    return {"tenant_id": world.beta.id, "slug": world.beta.slug, "ticket_id": world.beta_ticket.id}
+
+
+# Valid bodies, so that what answers is the tenancy check and not the input validation.
+SAMPLE_BODIES = {
+    "tickets_api.patch_ticket": {"priority": "high"},
+    "tickets_api.add_message": {"kind": "note", "body": "crossing over"},
+}
 
 
 def _rules(app: Flask, api: bool) -> list:
@@ -52,10 +67,12 @@ def test_html_routes_refuse_the_other_tenants_ids(
     app: Flask, client: FlaskClient, world: World, email: str
 ) -> None:
     sign_in(client, email)
+    token = csrf_token(client, "/profile")
     for rule in _rules(app, api=False):
-        if "GET" in rule.methods:
-            response = client.get(_url(rule, foreign_values(world)))
-            assert response.status_code in (403, 404), f"GET {rule.rule} as {email}: {response.status_code}"
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            data = {"csrf_token": token, "body": "crossing over", "status": "resolved", "name": "X"}
+            response = client.open(_url(rule, foreign_values(world)), method=method, data=data)
+            assert response.status_code in (403, 404), f"{method} {rule.rule} as {email}: {response.status_code}"
 
 
 @pytest.mark.parametrize("email", ALPHA_SIDE)
@@ -65,7 +82,8 @@ def test_api_routes_refuse_the_other_tenants_ids(
     api = api_as(client, email)
     for rule in _rules(app, api=True):
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
-            response = getattr(api, method.lower())(_url(rule, foreign_values(world)), json={})
+            body = SAMPLE_BODIES.get(rule.endpoint, {})
+            response = getattr(api, method.lower())(_url(rule, foreign_values(world)), json=body)
             assert response.status_code in (403, 404), (
                 f"{method} {rule.rule} as {email}: {response.status_code}"
             )

@@ -1,0 +1,101 @@
+"""Files that arrive with contacts: size- and type-checked, stored per tenant, named by content."""
+
+from __future__ import annotations
+
+import hashlib
+import mimetypes
+from dataclasses import dataclass
+from pathlib import Path
+
+from flask import current_app
+from flask_babel import gettext as _
+
+from core.errors import ValidationFailed
+from core.extensions import db
+from tickets.models import Attachment
+
+ALLOWED_TYPES = {
+    "application/pdf",
+    "image/png",
+    "image/jpeg",
+    "image/gif",
+    "image/webp",
+    "text/plain",
+    "text/csv",
+    "application/zip",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "application/msword",
+    "application/vnd.ms-excel",
+    "message/rfc822",
+}
+
+
+@dataclass(frozen=True)
+class Upload:
+    filename: str
+    content_type: str
+    data: bytes
+
+
+def _root() -> Path:
+    return Path(current_app.config["INSTANCE_PATH"]) / "attachments"
+
+
+def path_of(attachment: Attachment) -> Path:
+    """Only reachable through an Attachment row, which the tenancy scope already filtered."""
+    return _root() / str(attachment.tenant_id) / attachment.sha256
+
+
+def safe_name(name: str) -> str:
+    name = Path(name.replace("\\", "/")).name.strip().replace("\x00", "")
+    return name[:200] or "attachment"
+
+
+def check(uploads: list[Upload]) -> None:
+    limit = current_app.config["ATTACHMENT_MAX_BYTES"]
+    count = current_app.config["ATTACHMENT_MAX_FILES"]
+    if len(uploads) > count:
+        raise ValidationFailed(fields={"attachments": _("At most %(num)d files.", num=count)})
+    for upload in uploads:
+        if len(upload.data) > limit:
+            raise ValidationFailed(
+                fields={
+                    "attachments": _(
+                        "%(name)s is larger than %(size)d MB.",
+                        name=safe_name(upload.filename),
+                        size=limit // (1024 * 1024),
+                    )
+                }
+            )
+        guessed = mimetypes.guess_type(safe_name(upload.filename))[0] or upload.content_type
+        if guessed not in ALLOWED_TYPES:
+            raise ValidationFailed(
+                fields={
+                    "attachments": _(
+                        "Files of this type are not accepted: %(name)s", name=safe_name(upload.filename)
+                    )
+                }
+            )
+
+
+def store(tenant_id: int, upload: Upload, *, inbound_id: int | None = None) -> Attachment:
+    digest = hashlib.sha256(upload.data).hexdigest()
+    folder = _root() / str(tenant_id)
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / digest
+    if not target.exists():
+        temporary = target.with_suffix(".part")
+        temporary.write_bytes(upload.data)
+        temporary.replace(target)
+    content_type = mimetypes.guess_type(safe_name(upload.filename))[0] or upload.content_type
+    attachment = Attachment(
+        tenant_id=tenant_id,
+        inbound_id=inbound_id,
+        filename=safe_name(upload.filename),
+        content_type=content_type,
+        size=len(upload.data),
+        sha256=digest,
+    )
+    db.session.add(attachment)
+    return attachment

@@ -1,0 +1,56 @@
+"""Translatable names for ticket statuses, priorities, categories, channels and message kinds."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+
+STATUS = {
+    "new": _l("New"),
+    "open": _l("Open"),
+    "pending_customer": _l("Waiting for customer"),
+    "escalated": _l("Escalated"),
+    "resolved": _l("Resolved"),
+    "closed": _l("Closed"),
+}
+PRIORITY = {"low": _l("Low"), "normal": _l("Normal"), "high": _l("High"), "urgent": _l("Urgent")}
+CATEGORY = {
+    "usage_question": _l("Usage question"),
+    "fault": _l("Hardware or software fault"),
+    "product_question": _l("Product question"),
+    "complaint_return": _l("Complaint or return"),
+    "outage": _l("Outage"),
+    "billing_payment": _l("Billing or payment"),
+    "order": _l("Order"),
+    "delivery_status": _l("Delivery status"),
+    "other": _l("Other"),
+}
+CHANNEL = {
+    "email": _l("E-mail"),
+    "phone": _l("Phone"),
+    "fax": _l("Fax"),
+    "webform": _l("Web form"),
+    "chat": _l("Live chat"),
+    "api": _l("API"),
+}
+MESSAGE_KIND = {
+    "inbound": _l("Customer"),
+    "reply": _l("Reply"),
+    "note": _l("Internal note"),
+    "call_log": _l("Call"),
+    "chat_transcript": _l("Chat transcript"),
+    "fax": _l("Fax"),
+    "handoff": _l("Escalation handoff"),
+    "system": _l("System"),
+}
+EVENT = {
+    "created": _l("created"),
+    "status": _l("status changed"),
+    "assigned": _l("assigned"),
+    "note": _l("note added"),
+    "reply": _l("reply sent"),
+    "contact_updated": _l("contact updated"),
+}
+
+
+def label(table: dict[str, object], key: str | None) -> str:
+    return str(table.get(key or "", key or ""))

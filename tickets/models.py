@@ -1,0 +1,228 @@
+"""Tickets, their messages and history, the tenant's customers, and raw inbound contacts."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from core.extensions import db
+from core.models_base import utcnow
+from core.tenancy import TenantScoped
+
+
+class Status(StrEnum):
+    NEW = "new"
+    OPEN = "open"
+    PENDING_CUSTOMER = "pending_customer"
+    ESCALATED = "escalated"
+    RESOLVED = "resolved"
+    CLOSED = "closed"
+
+
+OPEN_STATUSES = (Status.NEW, Status.OPEN, Status.PENDING_CUSTOMER, Status.ESCALATED)
+
+
+class Priority(StrEnum):
+    LOW = "low"
+    NORMAL = "normal"
+    HIGH = "high"
+    URGENT = "urgent"
+
+
+class Category(StrEnum):
+    USAGE = "usage_question"
+    FAULT = "fault"
+    PRODUCT = "product_question"
+    COMPLAINT = "complaint_return"
+    OUTAGE = "outage"
+    BILLING = "billing_payment"
+    ORDER = "order"
+    DELIVERY = "delivery_status"
+    OTHER = "other"
+
+
+class Channel(StrEnum):
+    EMAIL = "email"
+    PHONE = "phone"
+    FAX = "fax"
+    WEBFORM = "webform"
+    CHAT = "chat"
+    API = "api"
+
+
+class MessageKind(StrEnum):
+    INBOUND = "inbound"  # what the customer wrote or said
+    REPLY = "reply"  # public answer sent in the client's name
+    NOTE = "note"  # internal, never sent
+    CALL_LOG = "call_log"
+    CHAT_TRANSCRIPT = "chat_transcript"
+    FAX = "fax"
+    HANDOFF = "handoff"
+    SYSTEM = "system"
+
+
+class Organization(TenantScoped, db.Model):
+    """One of the tenant's own (often business) customers."""
+
+    __tablename__ = "organizations"
+    __table_args__ = (UniqueConstraint("tenant_id", "name", name="uq_organizations_tenant_id_name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    domain: Mapped[str | None] = mapped_column(String(200))
+    contract_number: Mapped[str | None] = mapped_column(String(100))
+    notes: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Contact(TenantScoped, db.Model):
+    """A person who contacts the desk; matched by e-mail or phone within one tenant."""
+
+    __tablename__ = "contacts"
+    __table_args__ = (
+        Index("ix_contacts_tenant_id_email", "tenant_id", "email"),
+        Index("ix_contacts_tenant_id_phone", "tenant_id", "phone"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    email: Mapped[str | None] = mapped_column(String(254))
+    phone: Mapped[str | None] = mapped_column(String(40))
+    language: Mapped[str | None] = mapped_column(String(8))
+    organization_id: Mapped[int | None] = mapped_column(ForeignKey("organizations.id", ondelete="SET NULL"))
+    address: Mapped[str | None] = mapped_column(Text)
+    contract_number: Mapped[str | None] = mapped_column(String(100))
+    notes: Mapped[str | None] = mapped_column(Text)
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class TicketCounter(TenantScoped, db.Model):
+    """Per-tenant ticket numbers without gaps from races: one row, incremented under its lock."""
+
+    __tablename__ = "ticket_counters"
+
+    tenant_id: Mapped[int] = mapped_column(  # type: ignore[assignment]
+        Integer, ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True
+    )
+    last_number: Mapped[int] = mapped_column(Integer, default=1000)
+
+
+class Ticket(TenantScoped, db.Model):
+    __tablename__ = "tickets"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "number", name="uq_tickets_tenant_id_number"),
+        Index("ix_tickets_tenant_id_status_updated_at", "tenant_id", "status", "updated_at"),
+        Index("ix_tickets_tenant_id_assignee_id_status", "tenant_id", "assignee_id", "status"),
+        Index("ix_tickets_tenant_id_contact_id", "tenant_id", "contact_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[int] = mapped_column(Integer)
+    subject: Mapped[str] = mapped_column(String(300))
+    status: Mapped[str] = mapped_column(String(20), default=Status.NEW.value)
+    priority: Mapped[str] = mapped_column(String(10), default=Priority.NORMAL.value)
+    category: Mapped[str] = mapped_column(String(30), default=Category.OTHER.value)
+    channel: Mapped[str] = mapped_column(String(10))
+    language: Mapped[str] = mapped_column(String(8))
+    level: Mapped[int] = mapped_column(Integer, default=1)
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id", ondelete="SET NULL"))
+    organization_id: Mapped[int | None] = mapped_column(ForeignKey("organizations.id", ondelete="SET NULL"))
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id", ondelete="SET NULL"))
+    tags: Mapped[list[str]] = mapped_column(JSON, default=list)
+    time_spent_seconds: Mapped[int] = mapped_column(Integer, default=0)
+    # Resolved at level 1 without a customer round trip or an escalation.
+    first_contact_resolution: Mapped[bool] = mapped_column(Boolean, default=False)
+    customer_round_trip: Mapped[bool] = mapped_column(Boolean, default=False)
+    was_escalated: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    first_response_at: Mapped[datetime | None]
+    resolved_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]
+
+
+class Message(TenantScoped, db.Model):
+    __tablename__ = "messages"
+    __table_args__ = (
+        Index("ix_messages_tenant_id_ticket_id_created_at", "tenant_id", "ticket_id", "created_at"),
+        Index("ix_messages_tenant_id_email_message_id", "tenant_id", "email_message_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(20))
+    author_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    author_contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id", ondelete="SET NULL"))
+    body: Mapped[str] = mapped_column(Text)
+    email_message_id: Mapped[str | None] = mapped_column(String(300))
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Attachment(TenantScoped, db.Model):
+    """A file kept under instance/attachments/<tenant id>/, only ever served through its row."""
+
+    __tablename__ = "attachments"
+    __table_args__ = (Index("ix_attachments_tenant_id_message_id", "tenant_id", "message_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"))
+    inbound_id: Mapped[int | None] = mapped_column(ForeignKey("inbound_records.id", ondelete="SET NULL"))
+    filename: Mapped[str] = mapped_column(String(255))
+    content_type: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class TicketEvent(TenantScoped, db.Model):
+    """The ticket's history: every status, assignment, field and contact change."""
+
+    __tablename__ = "ticket_events"
+    __table_args__ = (Index("ix_ticket_events_tenant_id_ticket_id", "tenant_id", "ticket_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"))
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    actor_label: Mapped[str] = mapped_column(String(254))
+    kind: Mapped[str] = mapped_column(String(40))
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class InboundStatus(StrEnum):
+    RECEIVED = "received"
+    PROCESSED = "processed"
+    FAILED = "failed"
+
+
+class InboundRecord(TenantScoped, db.Model):
+    """A contact exactly as it arrived, committed before anything else is done with it."""
+
+    __tablename__ = "inbound_records"
+    __table_args__ = (
+        UniqueConstraint(
+            "tenant_id", "channel", "external_id", name="uq_inbound_records_tenant_id_channel_external_id"
+        ),
+        Index("ix_inbound_records_tenant_id_status", "tenant_id", "status"),
+        # The retry sweep looks across tenants for what is still unprocessed.
+        Index("ix_inbound_records_status_received_at", "status", "received_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(10))
+    external_id: Mapped[str] = mapped_column(String(200))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(10), default=InboundStatus.RECEIVED.value)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text)
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id", ondelete="SET NULL"))
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    processed_at: Mapped[datetime | None]

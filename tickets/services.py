@@ -1,0 +1,322 @@
+"""Ticket rules: numbering, the lifecycle, replies in the client's name, notes, history.
+
+Every function works inside the caller's tenancy scope; a ticket id of another tenant is simply
+not found. They flush and never commit: the request or job boundary commits once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from sqlalchemy import case, select, update
+
+from core import audit
+from core.errors import Conflict, NotFound, ValidationFailed
+from core.extensions import db
+from core.mail import send_email
+from core.models_base import utcnow
+from tenants import services as tenants
+from tenants.models import Tenant
+from tickets.models import (
+    OPEN_STATUSES,
+    Category,
+    Channel,
+    Contact,
+    Message,
+    MessageKind,
+    Priority,
+    Status,
+    Ticket,
+    TicketCounter,
+    TicketEvent,
+)
+
+# Which status may follow which; reopening goes through `reopen`.
+TRANSITIONS: dict[Status, set[Status]] = {
+    Status.NEW: {Status.OPEN, Status.PENDING_CUSTOMER, Status.ESCALATED, Status.RESOLVED, Status.CLOSED},
+    Status.OPEN: {Status.PENDING_CUSTOMER, Status.ESCALATED, Status.RESOLVED, Status.CLOSED},
+    Status.PENDING_CUSTOMER: {Status.OPEN, Status.ESCALATED, Status.RESOLVED, Status.CLOSED},
+    Status.ESCALATED: {Status.OPEN, Status.PENDING_CUSTOMER, Status.RESOLVED, Status.CLOSED},
+    Status.RESOLVED: {Status.CLOSED, Status.OPEN},
+    Status.CLOSED: set(),
+}
+PRIORITY_RANK = {Priority.URGENT: 0, Priority.HIGH: 1, Priority.NORMAL: 2, Priority.LOW: 3}
+
+
+def display_number(tenant: Tenant, ticket: Ticket) -> str:
+    return f"{tenant.ticket_prefix}-{ticket.number}"
+
+
+def next_number(tenant_id: int) -> int:
+    """The next ticket number of a tenant; the UPDATE's row lock serializes concurrent intakes."""
+    counter = db.session.get(TicketCounter, tenant_id)
+    if counter is None:
+        db.session.add(TicketCounter(tenant_id=tenant_id, last_number=1000))
+        db.session.flush()
+    db.session.execute(
+        update(TicketCounter)
+        .where(TicketCounter.tenant_id == tenant_id)
+        .values(last_number=TicketCounter.last_number + 1)
+        .execution_options(synchronize_session=False)
+    )
+    return int(
+        db.session.scalar(select(TicketCounter.last_number).where(TicketCounter.tenant_id == tenant_id))
+    )
+
+
+def record_event(ticket: Ticket, kind: str, **data: Any) -> TicketEvent:
+    actor = audit.current_actor()
+    event = TicketEvent(
+        tenant_id=ticket.tenant_id,
+        ticket_id=ticket.id,
+        actor_id=actor.user_id,
+        actor_label=actor.label,
+        kind=kind,
+        data=data,
+    )
+    db.session.add(event)
+    return event
+
+
+@dataclass
+class NewTicket:
+    tenant_id: int
+    subject: str
+    body: str
+    channel: Channel
+    language: str
+    contact_id: int | None = None
+    category: Category = Category.OTHER
+    priority: Priority = Priority.NORMAL
+    kind: MessageKind = MessageKind.INBOUND
+    data: dict[str, Any] | None = None
+
+
+def open_ticket(new: NewTicket) -> tuple[Ticket, Message]:
+    subject = " ".join(new.subject.split())[:300] or _("(no subject)")
+    contact = db.session.get(Contact, new.contact_id) if new.contact_id else None
+    ticket = Ticket(
+        tenant_id=new.tenant_id,
+        number=next_number(new.tenant_id),
+        subject=subject,
+        status=Status.NEW.value,
+        priority=new.priority.value,
+        category=new.category.value,
+        channel=new.channel.value,
+        language=new.language,
+        contact_id=new.contact_id,
+        organization_id=contact.organization_id if contact else None,
+        tags=[],
+    )
+    db.session.add(ticket)
+    db.session.flush()
+    message = Message(
+        tenant_id=new.tenant_id,
+        ticket_id=ticket.id,
+        kind=new.kind.value,
+        body=new.body,
+        author_contact_id=new.contact_id,
+        data=new.data or {},
+    )
+    db.session.add(message)
+    record_event(ticket, "created", channel=new.channel.value, language=new.language)
+    db.session.flush()
+    return ticket, message
+
+
+def get_ticket(ticket_id: int) -> Ticket:
+    ticket = db.session.get(Ticket, ticket_id)
+    if ticket is None:
+        raise NotFound(_("This ticket does not exist or is not yours to see."))
+    return ticket
+
+
+def messages_of(ticket: Ticket) -> list[Message]:
+    return list(
+        db.session.scalars(
+            select(Message)
+            .where(Message.tenant_id == ticket.tenant_id, Message.ticket_id == ticket.id)
+            .order_by(Message.created_at, Message.id)
+        )
+    )
+
+
+def history_of(ticket: Ticket) -> list[TicketEvent]:
+    return list(
+        db.session.scalars(
+            select(TicketEvent)
+            .where(TicketEvent.tenant_id == ticket.tenant_id, TicketEvent.ticket_id == ticket.id)
+            .order_by(TicketEvent.created_at, TicketEvent.id)
+        )
+    )
+
+
+def _touch(ticket: Ticket, now: datetime | None = None) -> None:
+    ticket.updated_at = now or utcnow()
+
+
+def set_status(ticket: Ticket, status: Status, *, now: datetime | None = None) -> None:
+    current = Status(ticket.status)
+    if status == current:
+        return
+    if status not in TRANSITIONS[current]:
+        raise Conflict(
+            _("A ticket that is %(old)s cannot become %(new)s.", old=current.value, new=status.value)
+        )
+    now = now or utcnow()
+    ticket.status = status.value
+    if status is Status.PENDING_CUSTOMER:
+        ticket.customer_round_trip = True
+    if status is Status.ESCALATED:
+        ticket.was_escalated = True
+    if status is Status.RESOLVED:
+        ticket.resolved_at = now
+        ticket.first_contact_resolution = (
+            ticket.level == 1 and not ticket.customer_round_trip and not ticket.was_escalated
+        )
+    if status is Status.CLOSED:
+        ticket.closed_at = now
+    if status is Status.OPEN and current in (Status.RESOLVED, Status.CLOSED):
+        ticket.resolved_at = None
+        ticket.first_contact_resolution = False
+    _touch(ticket, now)
+    record_event(ticket, "status", old=current.value, new=status.value)
+
+
+def add_note(ticket: Ticket, author_id: int, body: str) -> Message:
+    body = body.strip()
+    if not body:
+        raise ValidationFailed(fields={"body": _("Write something first.")})
+    note = Message(
+        tenant_id=ticket.tenant_id,
+        ticket_id=ticket.id,
+        kind=MessageKind.NOTE.value,
+        author_user_id=author_id,
+        body=body,
+    )
+    db.session.add(note)
+    _touch(ticket)
+    record_event(ticket, "note")
+    db.session.flush()
+    return note
+
+
+def reply(ticket: Ticket, author_id: int, body: str, *, then: Status | None = None) -> Message:
+    """A public answer, e-mailed to the customer from the client's address in the ticket's language."""
+    body = body.strip()
+    if not body:
+        raise ValidationFailed(fields={"body": _("Write something first.")})
+    tenant = db.session.get_one(Tenant, ticket.tenant_id)
+    message = Message(
+        tenant_id=ticket.tenant_id,
+        ticket_id=ticket.id,
+        kind=MessageKind.REPLY.value,
+        author_user_id=author_id,
+        body=body,
+    )
+    db.session.add(message)
+    now = utcnow()
+    if ticket.first_response_at is None:
+        ticket.first_response_at = now
+    contact = db.session.get(Contact, ticket.contact_id) if ticket.contact_id else None
+    if contact is not None and contact.email:
+        signature, _lang = tenant.text_for(tenant.signatures, ticket.language)
+        with force_locale(ticket.language):
+            subject = f"[{display_number(tenant, ticket)}] {ticket.subject}"
+        db.session.flush()
+        send_email(
+            to=contact.email,
+            subject=subject,
+            text=body + (f"\n\n-- \n{signature}" if signature else ""),
+            tenant_id=ticket.tenant_id,
+            sender=tenants.sender_of(tenant),
+            dedupe_key=f"reply:{ticket.tenant_id}:{message.id}",
+        )
+        message.data = {"to": contact.email}
+    if then is not None:
+        set_status(ticket, then, now=now)
+    elif ticket.status == Status.NEW.value:
+        set_status(ticket, Status.OPEN, now=now)
+    _touch(ticket, now)
+    record_event(ticket, "reply")
+    db.session.flush()
+    return message
+
+
+def customer_wrote(
+    ticket: Ticket, body: str, *, contact_id: int | None, now: datetime | None = None
+) -> Message:
+    """A customer's follow-up: reopens a recently resolved ticket, marks a round trip."""
+    now = now or utcnow()
+    tenant = db.session.get_one(Tenant, ticket.tenant_id)
+    message = Message(
+        tenant_id=ticket.tenant_id,
+        ticket_id=ticket.id,
+        kind=MessageKind.INBOUND.value,
+        author_contact_id=contact_id,
+        body=body,
+    )
+    db.session.add(message)
+    if ticket.first_response_at is not None:
+        ticket.customer_round_trip = True
+    status = Status(ticket.status)
+    if (
+        status is Status.RESOLVED
+        and ticket.resolved_at
+        and now - ticket.resolved_at <= timedelta(days=tenant.reopen_days)
+    ) or status is Status.PENDING_CUSTOMER:
+        set_status(ticket, Status.OPEN, now=now)
+    _touch(ticket, now)
+    db.session.flush()
+    return message
+
+
+def assign(ticket: Ticket, user_id: int | None) -> None:
+    if ticket.assignee_id == user_id:
+        return
+    old, ticket.assignee_id = ticket.assignee_id, user_id
+    _touch(ticket)
+    record_event(ticket, "assigned", old=old, new=user_id)
+
+
+@dataclass(frozen=True)
+class InboxFilter:
+    tenant_id: int | None = None
+    status: str | None = None  # None: every open status
+    channel: str | None = None
+    language: str | None = None
+    level: int | None = None
+    assignee_id: int | None = None
+    unassigned: bool = False
+
+
+def inbox(flt: InboxFilter, *, limit: int = 50, offset: int = 0) -> list[tuple[Ticket, Tenant]]:
+    """Tickets of every tenant in scope, most urgent first, oldest first within a priority."""
+    rank = case({p.value: r for p, r in PRIORITY_RANK.items()}, value=Ticket.priority, else_=9)
+    query = (
+        select(Ticket, Tenant)
+        .join(Tenant, Tenant.id == Ticket.tenant_id)
+        .order_by(rank, Ticket.created_at, Ticket.id)
+        .limit(limit)
+        .offset(offset)
+    )
+    if flt.status:
+        query = query.where(Ticket.status == flt.status)
+    else:
+        query = query.where(Ticket.status.in_([s.value for s in OPEN_STATUSES]))
+    for column, value in (
+        (Ticket.tenant_id, flt.tenant_id),
+        (Ticket.channel, flt.channel),
+        (Ticket.language, flt.language),
+        (Ticket.level, flt.level),
+        (Ticket.assignee_id, flt.assignee_id),
+    ):
+        if value is not None:
+            query = query.where(column == value)
+    if flt.unassigned:
+        query = query.where(Ticket.assignee_id.is_(None))
+    return [(ticket, tenant) for ticket, tenant in db.session.execute(query)]
