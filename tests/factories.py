@@ -9,8 +9,8 @@ from core import jobs, tenancy
 from core.auth import services as auth
 from core.auth.models import User
 from core.auth.roles import Role
-from tenants import services as tenants
 from core.extensions import db
+from tenants import services as tenants
 from tenants.models import ChannelKind, Tenant
 from tickets import intake
 from tickets.models import Channel, Ticket
@@ -68,6 +68,7 @@ def make_ticket(
     body: str = "It burns, please help quickly.",
     email: str = "customer@example.com",
     key: str | None = None,
+    language: str | None = None,
 ) -> Ticket:
     """A ticket as the web form makes it: through the intake, processed (inline) after commit."""
     record = intake.receive(
@@ -79,7 +80,7 @@ def make_ticket(
             body=body,
             name="Chris Customer",
             email=email,
-            language=tenant.default_language,
+            language=language or tenant.default_language,
         ),
     )
     jobs.commit()

@@ -72,7 +72,9 @@ def test_html_routes_refuse_the_other_tenants_ids(
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
             data = {"csrf_token": token, "body": "crossing over", "status": "resolved", "name": "X"}
             response = client.open(_url(rule, foreign_values(world)), method=method, data=data)
-            assert response.status_code in (403, 404), f"{method} {rule.rule} as {email}: {response.status_code}"
+            assert response.status_code in (403, 404), (
+                f"{method} {rule.rule} as {email}: {response.status_code}"
+            )
 
 
 @pytest.mark.parametrize("email", ALPHA_SIDE)
