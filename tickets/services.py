@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import case, select, update
 
@@ -114,15 +113,8 @@ def open_ticket(new: NewTicket) -> tuple[Ticket, Message]:
     )
     db.session.add(ticket)
     db.session.flush()
-    message = Message(
-        tenant_id=new.tenant_id,
-        ticket_id=ticket.id,
-        kind=new.kind.value,
-        body=new.body,
-        author_contact_id=new.contact_id,
-        data=new.data or {},
-    )
-    db.session.add(message)
+    message = _add_message(ticket, new.kind, new.body, contact_id=new.contact_id)
+    message.data = new.data or {}
     record_event(ticket, "created", channel=new.channel.value, language=new.language)
     db.session.flush()
     return ticket, message
@@ -187,18 +179,30 @@ def set_status(ticket: Ticket, status: Status, *, now: datetime | None = None) -
     record_event(ticket, "status", old=current.value, new=status.value)
 
 
-def add_note(ticket: Ticket, author_id: int, body: str) -> Message:
+def _required(body: str) -> str:
     body = body.strip()
     if not body:
         raise ValidationFailed(fields={"body": _("Write something first.")})
-    note = Message(
+    return body
+
+
+def _add_message(
+    ticket: Ticket, kind: MessageKind, body: str, *, user_id: int | None = None, contact_id: int | None = None
+) -> Message:
+    message = Message(
         tenant_id=ticket.tenant_id,
         ticket_id=ticket.id,
-        kind=MessageKind.NOTE.value,
-        author_user_id=author_id,
+        kind=kind.value,
+        author_user_id=user_id,
+        author_contact_id=contact_id,
         body=body,
     )
-    db.session.add(note)
+    db.session.add(message)
+    return message
+
+
+def add_note(ticket: Ticket, author_id: int, body: str) -> Message:
+    note = _add_message(ticket, MessageKind.NOTE, _required(body), user_id=author_id)
     _touch(ticket)
     record_event(ticket, "note")
     db.session.flush()
@@ -207,26 +211,16 @@ def add_note(ticket: Ticket, author_id: int, body: str) -> Message:
 
 def reply(ticket: Ticket, author_id: int, body: str, *, then: Status | None = None) -> Message:
     """A public answer, e-mailed to the customer from the client's address in the ticket's language."""
-    body = body.strip()
-    if not body:
-        raise ValidationFailed(fields={"body": _("Write something first.")})
+    body = _required(body)
     tenant = db.session.get_one(Tenant, ticket.tenant_id)
-    message = Message(
-        tenant_id=ticket.tenant_id,
-        ticket_id=ticket.id,
-        kind=MessageKind.REPLY.value,
-        author_user_id=author_id,
-        body=body,
-    )
-    db.session.add(message)
+    message = _add_message(ticket, MessageKind.REPLY, body, user_id=author_id)
     now = utcnow()
     if ticket.first_response_at is None:
         ticket.first_response_at = now
     contact = db.session.get(Contact, ticket.contact_id) if ticket.contact_id else None
     if contact is not None and contact.email:
         signature, _lang = tenant.text_for(tenant.signatures, ticket.language)
-        with force_locale(ticket.language):
-            subject = f"[{display_number(tenant, ticket)}] {ticket.subject}"
+        subject = f"[{display_number(tenant, ticket)}] {ticket.subject}"
         db.session.flush()
         send_email(
             to=contact.email,
@@ -253,14 +247,7 @@ def customer_wrote(
     """A customer's follow-up: reopens a recently resolved ticket, marks a round trip."""
     now = now or utcnow()
     tenant = db.session.get_one(Tenant, ticket.tenant_id)
-    message = Message(
-        tenant_id=ticket.tenant_id,
-        ticket_id=ticket.id,
-        kind=MessageKind.INBOUND.value,
-        author_contact_id=contact_id,
-        body=body,
-    )
-    db.session.add(message)
+    message = _add_message(ticket, MessageKind.INBOUND, body, contact_id=contact_id)
     if ticket.first_response_at is not None:
         ticket.customer_round_trip = True
     status = Status(ticket.status)

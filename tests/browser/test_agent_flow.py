@@ -21,7 +21,9 @@ def test_web_form_ticket_is_answered_and_resolved_at_first_contact(browser, live
     form.fill("#email", "vreni.keller@example.com")
     form.select_option("#category", "fault")
     form.fill("#subject", "Backofen heizt nicht mehr")
-    form.fill("#message", "Grüezi, unser Backofen BO-700 heizt seit heute Morgen nicht mehr. Was können wir tun?")
+    form.fill(
+        "#message", "Grüezi, unser Backofen BO-700 heizt seit heute Morgen nicht mehr. Was können wir tun?"
+    )
     form.click("button[type=submit].btn-primary")
     form.wait_for_url(re.compile(r".*/contact/thanks/.*"))
     number = re.search(r"ALPINA-\d+", form.locator("main").inner_text()).group(0)
@@ -45,7 +47,10 @@ def test_web_form_ticket_is_answered_and_resolved_at_first_contact(browser, live
     page.wait_for_url("**/agent/tickets/*")
     assert "Backofen heizt nicht mehr" in page.locator("h1").inner_text()
     # Anna's profile is German; the client context shows Alpina's greeting in the ticket's language.
-    assert "Grüezi, hier ist der Kundendienst von Alpina Haushaltgeräte." in page.locator(".context-panel").inner_text()
+    assert (
+        "Grüezi, hier ist der Kundendienst von Alpina Haushaltgeräte."
+        in page.locator(".context-panel").inner_text()
+    )
     page.keyboard.press("r")
     page.locator("#body").fill("Grüezi Frau Keller, bitte prüfen Sie die Sicherung F3 im Sicherungskasten.")
     page.locator("button[name=then][value=resolve]").click()
