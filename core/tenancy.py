@@ -237,10 +237,11 @@ for _name in ("begin", "commit", "rollback", "rollback_savepoint"):
 
 def rls_policy_sql(table: str, column: str = "tenant_id", *, shared: bool = False) -> list[str]:
     """DDL that puts `table` under row-level security; used by the migrations."""
+    # The scalar subqueries become InitPlans: the setting is parsed once per query, not per row.
     allowed = (
-        f"current_setting('{RLS_SETTING}', true) = '{ALL_TENANTS}' OR {column} = ANY("
-        f"string_to_array(NULLIF(current_setting('{RLS_SETTING}', true), '{ALL_TENANTS}'), ',')"
-        "::int[])"
+        f"(SELECT current_setting('{RLS_SETTING}', true)) = '{ALL_TENANTS}' OR {column} = ANY(("
+        f"SELECT string_to_array(NULLIF(current_setting('{RLS_SETTING}', true), '{ALL_TENANTS}'), ',')"
+        ")::int[])"
     )
     if shared:
         allowed = f"{column} IS NULL OR {allowed}"

@@ -284,13 +284,7 @@ class InboxFilter:
 def inbox(flt: InboxFilter, *, limit: int = 50, offset: int = 0) -> list[tuple[Ticket, Tenant]]:
     """Tickets of every tenant in scope, most urgent first, oldest first within a priority."""
     rank = case({p.value: r for p, r in PRIORITY_RANK.items()}, value=Ticket.priority, else_=9)
-    query = (
-        select(Ticket, Tenant)
-        .join(Tenant, Tenant.id == Ticket.tenant_id)
-        .order_by(rank, Ticket.created_at, Ticket.id)
-        .limit(limit)
-        .offset(offset)
-    )
+    query = select(Ticket).order_by(rank, Ticket.created_at, Ticket.id).limit(limit).offset(offset)
     if flt.status:
         query = query.where(Ticket.status == flt.status)
     else:
@@ -306,4 +300,8 @@ def inbox(flt: InboxFilter, *, limit: int = 50, offset: int = 0) -> list[tuple[T
             query = query.where(column == value)
     if flt.unassigned:
         query = query.where(Ticket.assignee_id.is_(None))
-    return [(ticket, tenant) for ticket, tenant in db.session.execute(query)]
+    rows = list(db.session.scalars(query))
+    # Tenants separately: a join makes the planner misjudge the row count under row-level security.
+    ids = {ticket.tenant_id for ticket in rows}
+    by_id = {t.id: t for t in db.session.scalars(select(Tenant).where(Tenant.id.in_(ids)))} if ids else {}
+    return [(ticket, by_id[ticket.tenant_id]) for ticket in rows]
