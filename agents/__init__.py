@@ -15,3 +15,4 @@ def init_app(app: Flask) -> None:
     register_assignment_lookup(services.assigned_tenant_ids)
     app.register_blueprint(views.bp)
     nav.add_nav(_l("Inbox"), "agent.inbox", PROVIDER_ROLES, order=10)
+    nav.add_nav(_l("Calls"), "agent.calls_page", PROVIDER_ROLES, order=15)

@@ -3,14 +3,14 @@ the client's context (script, greeting, signature, local time) next to the conve
 
 from __future__ import annotations
 
-from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
+from core import jobs
 from core.auth.access import roles_required
 from core.auth.models import User
 from core.auth.roles import PROVIDER_ROLES
@@ -19,9 +19,9 @@ from core.extensions import db
 from core.models_base import utcnow
 from tenants import services as tenants
 from tenants.models import Tenant
-from tickets import contacts
+from tickets import calls, contacts, intake
 from tickets import services as tickets
-from tickets.models import Contact, Status
+from tickets.models import Call, Channel, Contact, Status
 
 bp = Blueprint("agent", __name__, url_prefix="/agent", template_folder="templates")
 workspace = roles_required(*PROVIDER_ROLES)
@@ -85,7 +85,7 @@ def _context(ticket_id: int) -> dict[str, object]:
         "script": script,
         "script_lang": script_lang,
         "local_time": utcnow().astimezone(ZoneInfo(tenant.timezone)),
-        "support_address": tenants.support_address(tenant.id),
+        "sender": tenants.sender_of(tenant),
     }
 
 
@@ -162,5 +162,66 @@ def update_contact(ticket_id: int) -> Response | tuple[str, int]:
     return _back(ticket_id)
 
 
-def minutes_ago(moment: datetime) -> int:
-    return max(int((utcnow() - moment).total_seconds() // 60), 0)
+@bp.route("/tickets/<int:ticket_id>/calls", methods=["POST"])
+@workspace
+def log_call(ticket_id: int) -> Response | tuple[str, int]:
+    ticket = tickets.get_ticket(ticket_id)
+    form = request.form
+    try:
+        outcome = calls.Outcome(form.get("outcome", ""))
+    except ValueError:
+        return _failed(ticket_id, ValidationFailed(fields={"outcome": _("Invalid value.")}))
+    try:
+        calls.log_call(
+            ticket,
+            current_user.id,
+            calls.CallLog(
+                caller=form.get("caller", ""),
+                dialled=form.get("dialled", ""),
+                direction=form.get("direction", ""),
+                duration_seconds=calls.parse_duration(form.get("duration", "")),
+                outcome=outcome,
+                notes=form.get("notes", ""),
+            ),
+        )
+    except ValidationFailed as exc:
+        return _failed(ticket_id, exc)
+    flash(_("Call logged."), "success")
+    return _back(ticket_id)
+
+
+@bp.route("/calls")
+@workspace
+def calls_page() -> str:
+    """The screen pop: every ringing or running call of the agent's clients."""
+    pops = [calls.screen_pop(call) for call in calls.active_calls()]
+    template = "agents/_calls.html" if request.args.get("partial") else "agents/calls.html"
+    return render_template(template, pops=pops, display_number=tickets.display_number)
+
+
+@bp.route("/calls/<int:call_id>/ticket", methods=["POST"])
+@workspace
+def ticket_from_call(call_id: int) -> Response:
+    call = db.session.get(Call, call_id)
+    if call is None:
+        abort(404)
+    pop = calls.screen_pop(call)
+    record = intake.receive(
+        call.tenant_id,
+        intake.InboundContact(
+            channel=Channel.PHONE,
+            external_id=f"call:{call.external_id}",
+            subject=request.form.get("subject", "").strip() or _("Call from %(number)s", number=call.caller),
+            body=request.form.get("notes", "").strip() or _("Phone call; see the call log."),
+            phone=call.caller,
+            language=pop.language,
+            acknowledge=False,
+        ),
+    )
+    jobs.commit()
+    if record.ticket_id is None:
+        flash(_("The ticket is being created; it appears in the inbox in a moment."), "info")
+        return redirect(url_for("agent.inbox"))
+    call.ticket_id = record.ticket_id
+    tickets.assign(tickets.get_ticket(record.ticket_id), current_user.id)
+    return _back(record.ticket_id)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import datetime
 from enum import StrEnum
 
@@ -38,6 +39,8 @@ class Tenant(TenantRoot, db.Model):
     call_scripts: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
     # A customer reply within this many days reopens a resolved ticket.
     reopen_days: Mapped[int] = mapped_column(Integer, default=7)
+    # Signs the telephony and fax webhooks of this tenant's numbers (HMAC-SHA256).
+    webhook_secret: Mapped[str] = mapped_column(String(64), default=lambda: secrets.token_hex(32))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     @property

@@ -12,10 +12,13 @@ from core.auth.roles import Role
 from core.extensions import db
 from tenants import services as tenants
 from tenants.models import ChannelKind, Tenant
-from tickets import intake
-from tickets.models import Channel, Ticket
+from tickets import calls, intake
+from tickets.models import Call, Channel, Ticket
 
-PASSWORD = "password-123"  # noqa: S105
+PASSWORD = "password-123"
+ALPHA_PHONE = "+41440000001"
+ALPHA_FAX = "+41440000009"
+BETA_PHONE = "+33100000002"  # noqa: S105
 
 
 def make_tenant(
@@ -25,6 +28,7 @@ def make_tenant(
     timezone: str = "Europe/Zurich",
     currency: str = "CHF",
     email: str | None = None,
+    phones: tuple[tuple[ChannelKind, str], ...] = (),
 ) -> Tenant:
     languages = languages or ["de", "en"]
     return tenants.create_tenant(
@@ -36,7 +40,7 @@ def make_tenant(
             timezone=timezone,
             currency=currency,
             ticket_prefix=slug.upper()[:12],
-            channels=[(ChannelKind.EMAIL, email or f"support@{slug}.example")],
+            channels=[(ChannelKind.EMAIL, email or f"support@{slug}.example"), *phones],
         )
     )
 
@@ -101,12 +105,19 @@ class World:
     beta_expert: User
     alpha_ticket: Ticket
     beta_ticket: Ticket
+    beta_call: Call
 
 
 def build_world() -> World:
     with tenancy.system_scope():
-        alpha = make_tenant("alpha")
-        beta = make_tenant("beta", languages=["fr", "it", "en"], timezone="Europe/Paris", currency="EUR")
+        alpha = make_tenant("alpha", phones=((ChannelKind.PHONE, ALPHA_PHONE), (ChannelKind.FAX, ALPHA_FAX)))
+        beta = make_tenant(
+            "beta",
+            languages=["fr", "it", "en"],
+            timezone="Europe/Paris",
+            currency="EUR",
+            phones=((ChannelKind.PHONE, BETA_PHONE),),
+        )
         world = World(
             alpha=alpha,
             beta=beta,
@@ -120,6 +131,7 @@ def build_world() -> World:
             beta_expert=make_user("expert@beta.example", Role.CLIENT_EXPERT, tenant=beta),
             alpha_ticket=None,  # type: ignore[arg-type]
             beta_ticket=None,  # type: ignore[arg-type]
+            beta_call=None,  # type: ignore[arg-type]
         )
         jobs.commit()
         world.alpha_ticket = make_ticket(alpha, email="anna.kunde@example.com")
@@ -129,4 +141,8 @@ def build_world() -> World:
             body="Bonjour, ma facture est fausse.",
             email="client@example.fr",
         )
+        world.beta_call = calls.apply_event(
+            beta.id, calls.CallEvent("call.ringing", "beta-call-1", "+33611223344", BETA_PHONE)
+        )
+        jobs.commit()
     return world

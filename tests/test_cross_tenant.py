@@ -35,7 +35,12 @@ ALPHA_SIDE = [
 
 
 def foreign_values(world: World) -> dict[str, object]:
-    return {"tenant_id": world.beta.id, "slug": world.beta.slug, "ticket_id": world.beta_ticket.id}
+    return {
+        "tenant_id": world.beta.id,
+        "slug": world.beta.slug,
+        "ticket_id": world.beta_ticket.id,
+        "call_id": world.beta_call.id,
+    }
 
 
 # Valid bodies, so that what answers is the tenancy check and not the input validation.

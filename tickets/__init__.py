@@ -18,4 +18,7 @@ def init_app(app: Flask) -> None:
         ticket_channel_label=lambda key: labels.label(labels.CHANNEL, key),
         message_kind_label=lambda key: labels.label(labels.MESSAGE_KIND, key),
         event_label=lambda key: labels.label(labels.EVENT, key),
+        call_status_label=lambda key: labels.label(labels.CALL_STATUS, key),
+        outcome_label=lambda key: labels.label(labels.OUTCOME, key),
+        outcomes=labels.OUTCOME,
     )

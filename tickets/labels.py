@@ -42,6 +42,14 @@ MESSAGE_KIND = {
     "handoff": _l("Escalation handoff"),
     "system": _l("System"),
 }
+CALL_STATUS = {"ringing": _l("Ringing"), "answered": _l("Answered"), "ended": _l("Ended")}
+OUTCOME = {
+    "solved": _l("Solved on the phone"),
+    "callback": _l("Call back"),
+    "escalate": _l("To be escalated"),
+    "information": _l("Information given"),
+    "no_answer": _l("No answer"),
+}
 EVENT = {
     "created": _l("created"),
     "status": _l("status changed"),
@@ -49,6 +57,9 @@ EVENT = {
     "note": _l("note added"),
     "reply": _l("reply sent"),
     "contact_updated": _l("contact updated"),
+    "call_logged": _l("call logged"),
+    "priority": _l("priority changed"),
+    "category": _l("category changed"),
 }
 
 

@@ -166,6 +166,36 @@ class Message(TenantScoped, db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class CallStatus(StrEnum):
+    RINGING = "ringing"
+    ANSWERED = "answered"
+    ENDED = "ended"
+
+
+class Call(TenantScoped, db.Model):
+    """A phone call as the telephony system reports it; the screen pop reads these."""
+
+    __tablename__ = "calls"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "external_id", name="uq_calls_tenant_id_external_id"),
+        Index("ix_calls_tenant_id_status_started_at", "tenant_id", "status", "started_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    external_id: Mapped[str] = mapped_column(String(200))
+    caller: Mapped[str] = mapped_column(String(40))
+    dialled: Mapped[str] = mapped_column(String(40))
+    direction: Mapped[str] = mapped_column(String(10), default="inbound")
+    status: Mapped[str] = mapped_column(String(10), default=CallStatus.RINGING.value)
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id", ondelete="SET NULL"))
+    agent_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id", ondelete="SET NULL"))
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    answered_at: Mapped[datetime | None]
+    ended_at: Mapped[datetime | None]
+    duration_seconds: Mapped[int | None] = mapped_column(Integer)
+
+
 class Attachment(TenantScoped, db.Model):
     """A file kept under instance/attachments/<tenant id>/, only ever served through its row."""
 

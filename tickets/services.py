@@ -20,6 +20,8 @@ from core.mail import send_email
 from core.models_base import utcnow
 from tenants import services as tenants
 from tenants.models import Tenant
+from tickets.labels import STATUS as STATUS_LABELS
+from tickets.labels import label
 from tickets.models import (
     OPEN_STATUSES,
     Category,
@@ -113,7 +115,7 @@ def open_ticket(new: NewTicket) -> tuple[Ticket, Message]:
     )
     db.session.add(ticket)
     db.session.flush()
-    message = _add_message(ticket, new.kind, new.body, contact_id=new.contact_id)
+    message = add_message(ticket, new.kind, new.body, contact_id=new.contact_id)
     message.data = new.data or {}
     record_event(ticket, "created", channel=new.channel.value, language=new.language)
     db.session.flush()
@@ -147,7 +149,7 @@ def history_of(ticket: Ticket) -> list[TicketEvent]:
     )
 
 
-def _touch(ticket: Ticket, now: datetime | None = None) -> None:
+def touch(ticket: Ticket, now: datetime | None = None) -> None:
     ticket.updated_at = now or utcnow()
 
 
@@ -157,7 +159,11 @@ def set_status(ticket: Ticket, status: Status, *, now: datetime | None = None) -
         return
     if status not in TRANSITIONS[current]:
         raise Conflict(
-            _("A ticket that is %(old)s cannot become %(new)s.", old=current.value, new=status.value)
+            _(
+                "A ticket that is %(old)s cannot become %(new)s.",
+                old=label(STATUS_LABELS, current.value),
+                new=label(STATUS_LABELS, status.value),
+            )
         )
     now = now or utcnow()
     ticket.status = status.value
@@ -175,7 +181,7 @@ def set_status(ticket: Ticket, status: Status, *, now: datetime | None = None) -
     if status is Status.OPEN and current in (Status.RESOLVED, Status.CLOSED):
         ticket.resolved_at = None
         ticket.first_contact_resolution = False
-    _touch(ticket, now)
+    touch(ticket, now)
     record_event(ticket, "status", old=current.value, new=status.value)
 
 
@@ -186,7 +192,7 @@ def _required(body: str) -> str:
     return body
 
 
-def _add_message(
+def add_message(
     ticket: Ticket, kind: MessageKind, body: str, *, user_id: int | None = None, contact_id: int | None = None
 ) -> Message:
     message = Message(
@@ -202,8 +208,8 @@ def _add_message(
 
 
 def add_note(ticket: Ticket, author_id: int, body: str) -> Message:
-    note = _add_message(ticket, MessageKind.NOTE, _required(body), user_id=author_id)
-    _touch(ticket)
+    note = add_message(ticket, MessageKind.NOTE, _required(body), user_id=author_id)
+    touch(ticket)
     record_event(ticket, "note")
     db.session.flush()
     return note
@@ -213,7 +219,7 @@ def reply(ticket: Ticket, author_id: int, body: str, *, then: Status | None = No
     """A public answer, e-mailed to the customer from the client's address in the ticket's language."""
     body = _required(body)
     tenant = db.session.get_one(Tenant, ticket.tenant_id)
-    message = _add_message(ticket, MessageKind.REPLY, body, user_id=author_id)
+    message = add_message(ticket, MessageKind.REPLY, body, user_id=author_id)
     now = utcnow()
     if ticket.first_response_at is None:
         ticket.first_response_at = now
@@ -235,7 +241,7 @@ def reply(ticket: Ticket, author_id: int, body: str, *, then: Status | None = No
         set_status(ticket, then, now=now)
     elif ticket.status == Status.NEW.value:
         set_status(ticket, Status.OPEN, now=now)
-    _touch(ticket, now)
+    touch(ticket, now)
     record_event(ticket, "reply")
     db.session.flush()
     return message
@@ -247,7 +253,7 @@ def customer_wrote(
     """A customer's follow-up: reopens a recently resolved ticket, marks a round trip."""
     now = now or utcnow()
     tenant = db.session.get_one(Tenant, ticket.tenant_id)
-    message = _add_message(ticket, MessageKind.INBOUND, body, contact_id=contact_id)
+    message = add_message(ticket, MessageKind.INBOUND, body, contact_id=contact_id)
     if ticket.first_response_at is not None:
         ticket.customer_round_trip = True
     status = Status(ticket.status)
@@ -257,7 +263,7 @@ def customer_wrote(
         and now - ticket.resolved_at <= timedelta(days=tenant.reopen_days)
     ) or status is Status.PENDING_CUSTOMER:
         set_status(ticket, Status.OPEN, now=now)
-    _touch(ticket, now)
+    touch(ticket, now)
     db.session.flush()
     return message
 
@@ -266,7 +272,7 @@ def assign(ticket: Ticket, user_id: int | None) -> None:
     if ticket.assignee_id == user_id:
         return
     old, ticket.assignee_id = ticket.assignee_id, user_id
-    _touch(ticket)
+    touch(ticket)
     record_event(ticket, "assigned", old=old, new=user_id)
 
 

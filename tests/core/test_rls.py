@@ -55,7 +55,11 @@ def test_raw_select_sees_only_the_scope(world: World) -> None:
         emails = db.session.execute(text("SELECT email FROM users")).scalars().all()
         assert "admin@alpha.example" in emails
         assert not [e for e in emails if e.endswith("@beta.example")]
-        addresses = db.session.execute(text("SELECT address FROM tenant_channels")).scalars().all()
+        addresses = (
+            db.session.execute(text("SELECT address FROM tenant_channels WHERE kind = 'email'"))
+            .scalars()
+            .all()
+        )
         assert addresses == ["support@alpha.example"]
         assigned = db.session.execute(
             text("SELECT count(*) FROM agent_assignments WHERE tenant_id = :b"), {"b": world.beta.id}
