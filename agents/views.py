@@ -102,8 +102,6 @@ def _back(ticket_id: int) -> Response:
 def _failed(ticket_id: int, exc: ValidationFailed | Conflict) -> tuple[str, int]:
     for message in exc.fields.values() or [exc.message]:
         flash(str(message), "error")
-    if not exc.fields:
-        flash(str(exc.message), "error")
     return render_template("agents/ticket.html", **_context(ticket_id)), exc.status
 
 

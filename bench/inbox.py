@@ -11,17 +11,12 @@ benchmark measures reading, not writing.
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import statistics
-import sys
-import tempfile
 import time
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-os.environ.setdefault("FIRSTLINE_INSTANCE", tempfile.mkdtemp(prefix="firstline-bench-"))
+import world  # noqa: E402  (sets the path and the instance folder)
 
 
 def main() -> None:
@@ -31,107 +26,67 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=200)
     args = parser.parse_args()
 
-    import flask_migrate
-    from sqlalchemy import create_engine, insert, text
+    from sqlalchemy import insert, text
 
-    from agents import services as agents
-    from core import create_app, jobs, tenancy
-    from core.auth import services as auth
-    from core.auth.roles import Role
+    from core import tenancy
     from core.extensions import db
-    from tenants import services as tenants
     from tickets.models import Ticket
 
-    app = create_app(
-        {"ARGON2_TIME_COST": 1, "ARGON2_MEMORY_COST": 1024, "RATELIMIT_LOGIN": "1000000 per minute"}
-    )
-    with app.app_context():
-        owner = create_engine(app.config["MIGRATE_DATABASE_URL"])
-        with owner.begin() as conn:
-            db.metadata.drop_all(conn)
-            conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
-        owner.dispose()
-        flask_migrate.upgrade()
-        with tenancy.system_scope():
-            ids = []
-            for i in range(args.tenants):
-                ids.append(
-                    tenants.create_tenant(
-                        tenants.TenantInput(
-                            slug=f"t{i}",
-                            name=f"Tenant {i}",
-                            languages=["de", "en"],
-                            default_language="de",
-                            timezone="Europe/Zurich",
-                            currency="CHF",
-                            ticket_prefix=f"T{i}",
-                        )
-                    ).id
-                )
-            agent = auth.create_user(
-                email="agent@bench.example", name="Agent", role=Role.AGENT, password="bench-password"
+    app, ids = world.build(args.tenants)
+    with app.app_context(), tenancy.system_scope():
+        rng = random.Random(7)
+        start = datetime(2026, 1, 1, tzinfo=UTC)
+        statuses = [
+            "new",
+            "open",
+            "pending_customer",
+            "resolved",
+            "closed",
+            "closed",
+            "closed",
+            "resolved",
+        ]
+        t0 = time.perf_counter()
+        batch, numbers = [], dict.fromkeys(ids, 1000)
+        for n in range(args.tickets):
+            tenant_id = rng.choice(ids)
+            numbers[tenant_id] += 1
+            created = start + timedelta(minutes=n)
+            batch.append(
+                {
+                    "tenant_id": tenant_id,
+                    "number": numbers[tenant_id],
+                    "subject": f"Ticket {n}",
+                    "status": rng.choice(statuses),
+                    "priority": rng.choice(["low", "normal", "normal", "high", "urgent"]),
+                    "category": "other",
+                    "channel": rng.choice(["email", "phone", "webform"]),
+                    "language": rng.choice(["de", "en"]),
+                    "level": 1,
+                    "tags": [],
+                    "time_spent_seconds": 0,
+                    "first_contact_resolution": False,
+                    "customer_round_trip": False,
+                    "was_escalated": False,
+                    "created_at": created,
+                    "updated_at": created,
+                }
             )
-            for tenant_id in ids[:20]:
-                agents.assign(agent, tenant_id)
-            jobs.commit()
-            rng = random.Random(7)
-            start = datetime(2026, 1, 1, tzinfo=UTC)
-            statuses = [
-                "new",
-                "open",
-                "pending_customer",
-                "resolved",
-                "closed",
-                "closed",
-                "closed",
-                "resolved",
-            ]
-            t0 = time.perf_counter()
-            batch, numbers = [], dict.fromkeys(ids, 1000)
-            for n in range(args.tickets):
-                tenant_id = rng.choice(ids)
-                numbers[tenant_id] += 1
-                created = start + timedelta(minutes=n)
-                batch.append(
-                    {
-                        "tenant_id": tenant_id,
-                        "number": numbers[tenant_id],
-                        "subject": f"Ticket {n}",
-                        "status": rng.choice(statuses),
-                        "priority": rng.choice(["low", "normal", "normal", "high", "urgent"]),
-                        "category": "other",
-                        "channel": rng.choice(["email", "phone", "webform"]),
-                        "language": rng.choice(["de", "en"]),
-                        "level": 1,
-                        "tags": [],
-                        "time_spent_seconds": 0,
-                        "first_contact_resolution": False,
-                        "customer_round_trip": False,
-                        "was_escalated": False,
-                        "created_at": created,
-                        "updated_at": created,
-                    }
-                )
-                if len(batch) == 10_000:
-                    db.session.execute(insert(Ticket), batch)
-                    batch = []
-            if batch:
+            if len(batch) == 10_000:
                 db.session.execute(insert(Ticket), batch)
+                batch = []
+        if batch:
+            db.session.execute(insert(Ticket), batch)
+        db.session.commit()
+        if db.engine.dialect.name == "postgresql":
+            db.session.execute(text("ANALYZE tickets"))
             db.session.commit()
-            if db.engine.dialect.name == "postgresql":
-                db.session.execute(text("ANALYZE tickets"))
-                db.session.commit()
-            print(
-                f"generated {args.tickets} tickets over {args.tenants} tenants"
-                f" in {time.perf_counter() - t0:.1f} s"
-            )
+        print(
+            f"generated {args.tickets} tickets over {args.tenants} tenants"
+            f" in {time.perf_counter() - t0:.1f} s"
+        )
 
-    client = app.test_client()
-    page = client.get("/login").get_data(as_text=True)
-    csrf = page.split('name="csrf_token" type="hidden" value="', 1)[1].split('"', 1)[0]
-    client.post(
-        "/login", data={"email": "agent@bench.example", "password": "bench-password", "csrf_token": csrf}
-    )
+    client = world.signed_in(app)
     for _ in range(10):
         assert client.get("/agent/").status_code == 200
     times = []

@@ -24,6 +24,7 @@ from core import jobs
 from core.boundary import enter_tenant
 from core.errors import NotFound, ValidationFailed
 from core.extensions import db, limiter
+from core.i18n import language_name
 from tenants import services as tenants
 from tenants.models import Tenant
 from tickets import attachments, contacts, intake
@@ -51,8 +52,6 @@ def _refs() -> URLSafeSerializer:
 def _form(tenant: Tenant) -> ContactForm:
     form = ContactForm()
     form.category.choices = [(c.value, str(CATEGORY[c.value])) for c in Category]
-    from core.i18n import language_name
-
     form.language.choices = [(code, language_name(code)) for code in tenant.languages]
     if request.method == "GET":
         form.submission_id.data = uuid.uuid4().hex
