@@ -51,10 +51,3 @@ def set_languages(user: User, skills: Mapping[str, str]) -> None:
         db.session.add(AgentLanguage(user_id=user.id, language=code, level=level))
     audit.record("agent.languages_set", tenant_id=None, target=user, data=dict(skills))
     db.session.flush()
-
-
-def languages_of(user_id: int) -> dict[str, str]:
-    rows = db.session.execute(
-        select(AgentLanguage.language, AgentLanguage.level).where(AgentLanguage.user_id == user_id)
-    )
-    return {language: level for language, level in rows}

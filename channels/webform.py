@@ -38,9 +38,7 @@ UUID_RE = re.compile(r"^[0-9a-f]{32}$")
 
 def _tenant(slug: str) -> Tenant:
     tenant = tenants.public_tenant(slug)
-    enter_tenant(tenant.id)
-    g.tenant_locale = tenant.default_language
-    g.tenant_timezone = tenant.timezone
+    enter_tenant(tenant.id, locale=tenant.default_language, timezone=tenant.timezone)
     g.embeddable = True
     return tenant
 

@@ -114,8 +114,6 @@ def _message(error: Mapping[str, Any]) -> str:
         return _("Must be one of: %(choices)s.", choices=ctx.get("expected", ""))
     if kind == "value_error" and "email" in str(error.get("msg", "")).lower():
         return _("Must be a valid e-mail address.")
-    if kind.startswith("firstline."):
-        return str(ctx.get("message", _("Invalid value.")))
     return _("Invalid value.")
 
 

@@ -52,9 +52,12 @@ def _http_messages() -> dict[int, str]:
     }
 
 
-def enter_tenant(tenant_id: int) -> None:
-    """Narrow an anonymous request to one tenant (public pages, webhooks) once it is known."""
+def enter_tenant(tenant_id: int, *, locale: str | None = None, timezone: str | None = None) -> None:
+    """Narrow an anonymous request to one tenant (public pages, webhooks) once it is known;
+    a public page also speaks the tenant's language and shows its time zone."""
     tenancy.set_scope(tenancy.tenants([tenant_id]))
+    g.tenant_locale = locale
+    g.tenant_timezone = timezone
 
 
 def signed_in(user: Any) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, g, render_template
+from flask import Blueprint, render_template
 
 from core.auth.access import roles_required
 from core.auth.roles import PROVIDER_ROLES
@@ -30,8 +30,6 @@ def index() -> str:
 @bp.route("/t/<slug>/")
 def public_home(slug: str) -> str:
     tenant = services.public_tenant(slug)
-    enter_tenant(tenant.id)
-    g.tenant_locale = tenant.default_language
-    g.tenant_timezone = tenant.timezone
+    enter_tenant(tenant.id, locale=tenant.default_language, timezone=tenant.timezone)
     channels = [c for c in services.channels_of(tenant.id) if c.kind in ("email", "phone")]
     return render_template("tenants/public_home.html", tenant=tenant, channels=channels)

@@ -16,12 +16,12 @@ from flask import current_app, render_template
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 
 from core import audit, tenancy
 from core.auth.models import ApiToken, User, new_session_token
 from core.auth.roles import CLIENT_ROLES, Role, assigned_tenant_ids
-from core.errors import NotFound, ValidationFailed
+from core.errors import ValidationFailed
 from core.extensions import db
 from core.mail import send_email
 from core.models_base import utcnow
@@ -304,15 +304,3 @@ def user_for_token(raw: str) -> tuple[User, ApiToken] | None:
 
 def revoke_token(token: ApiToken) -> None:
     token.revoked_at = utcnow()
-
-
-def count_users() -> int:
-    with tenancy.system_scope():
-        return db.session.scalar(select(func.count(User.id))) or 0
-
-
-def get_user(user_id: int) -> User:
-    user = db.session.get(User, user_id)
-    if user is None:
-        raise NotFound()
-    return user
