@@ -8,7 +8,7 @@ from flask import Flask
 def init_app(app: Flask) -> None:
     from flask_babel import lazy_gettext as _l
 
-    from agents import models, services, views  # noqa: F401
+    from agents import models, routing, services, views  # noqa: F401  (routing listens to tickets)
     from core import nav
     from core.auth.roles import PROVIDER_ROLES, register_assignment_lookup
 

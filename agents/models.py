@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.extensions import db
@@ -43,3 +43,25 @@ class AgentLanguage(db.Model):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     language: Mapped[str] = mapped_column(String(8))
     level: Mapped[str] = mapped_column(String(10), default=SkillLevel.FLUENT.value)
+
+
+class Presence(StrEnum):
+    AVAILABLE = "available"
+    BUSY = "busy"  # on shift but not taking new tickets (a long call, a break)
+    OFFLINE = "offline"
+
+
+class AgentPresence(db.Model):
+    """Provider-level: whether an agent takes tickets now, and how many open ones they hold.
+
+    `open_tickets` spans every client the agent serves; it is kept here, outside the tenants'
+    tables, so that routing one tenant's ticket never has to count another tenant's rows.
+    """
+
+    __tablename__ = "agent_presence"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    status: Mapped[str] = mapped_column(String(10), default=Presence.OFFLINE.value)
+    open_tickets: Mapped[int] = mapped_column(Integer, default=0)
+    last_assigned_at: Mapped[datetime | None]
+    changed_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,7 +1,7 @@
 """Plans, usage metering, invoices and Stripe.
 
-The capability arrives with the administration-and-billing issue; until then the package only
-takes its place in the layout so that every channel can later record usage through it.
+The usage ledger is here already (every intake and every booked minute records into it); plans,
+invoices and Stripe arrive with the administration-and-billing issue.
 """
 
 from __future__ import annotations
@@ -10,4 +10,4 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    return None
+    from billing import models  # noqa: F401  (the ledger's table joins the metadata)

@@ -6,7 +6,7 @@ import secrets
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import JSON, Index, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.extensions import db
@@ -41,6 +41,11 @@ class Tenant(TenantRoot, db.Model):
     reopen_days: Mapped[int] = mapped_column(Integer, default=7)
     # Signs the telephony and fax webhooks of this tenant's numbers (HMAC-SHA256).
     webhook_secret: Mapped[str] = mapped_column(String(64), default=lambda: secrets.token_hex(32))
+    # New tickets go straight to the least-loaded available agent who speaks their language.
+    auto_assign: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Minutes per priority, {"first_response": {"urgent": 60, ...}, "resolution": {...}};
+    # what is missing falls back to tickets.sla.DEFAULT_TARGETS.
+    sla_targets: Mapped[dict[str, dict[str, int]]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     @property

@@ -156,5 +156,11 @@ def sender_of(tenant: Tenant) -> str | None:
     return formataddr((tenant.name, address)) if address else None
 
 
+def sender_display(tenant: Tenant) -> str | None:
+    """The same sender as people read it (no header encoding of accented names)."""
+    address = support_address(tenant.id)
+    return f"{tenant.name} <{address}>" if address else None
+
+
 def tenant_choices() -> list[tuple[int, str]]:
     return [(tenant.id, tenant.name) for tenant in visible_tenants()]

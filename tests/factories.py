@@ -12,8 +12,8 @@ from core.auth.roles import Role
 from core.extensions import db
 from tenants import services as tenants
 from tenants.models import ChannelKind, Tenant
-from tickets import calls, intake
-from tickets.models import Call, Channel, Ticket
+from tickets import calls, intake, macros, organizations
+from tickets.models import Call, Channel, Contact, Macro, Organization, Ticket
 
 PASSWORD = "password-123"
 ALPHA_PHONE = "+41440000001"
@@ -106,6 +106,9 @@ class World:
     alpha_ticket: Ticket
     beta_ticket: Ticket
     beta_call: Call
+    beta_contact: Contact
+    beta_organization: Organization
+    beta_macro: Macro
 
 
 def build_world() -> World:
@@ -132,6 +135,9 @@ def build_world() -> World:
             alpha_ticket=None,  # type: ignore[arg-type]
             beta_ticket=None,  # type: ignore[arg-type]
             beta_call=None,  # type: ignore[arg-type]
+            beta_contact=None,  # type: ignore[arg-type]
+            beta_organization=None,  # type: ignore[arg-type]
+            beta_macro=None,  # type: ignore[arg-type]
         )
         jobs.commit()
         world.alpha_ticket = make_ticket(alpha, email="anna.kunde@example.com")
@@ -143,6 +149,13 @@ def build_world() -> World:
         )
         world.beta_call = calls.apply_event(
             beta.id, calls.CallEvent("call.ringing", "beta-call-1", "+33611223344", BETA_PHONE)
+        )
+        world.beta_contact = db.session.get_one(Contact, world.beta_ticket.contact_id)
+        world.beta_organization = organizations.create(
+            beta.id, organizations.OrganizationInput(name="Durand SARL")
+        )
+        world.beta_macro = macros.create(
+            macros.MacroInput(tenant_id=beta.id, name="Merci", language="fr", body="Merci {contact_name} !")
         )
         jobs.commit()
     return world

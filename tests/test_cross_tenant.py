@@ -40,6 +40,9 @@ def foreign_values(world: World) -> dict[str, object]:
         "slug": world.beta.slug,
         "ticket_id": world.beta_ticket.id,
         "call_id": world.beta_call.id,
+        "contact_id": world.beta_contact.id,
+        "organization_id": world.beta_organization.id,
+        "macro_id": world.beta_macro.id,
     }
 
 

@@ -15,8 +15,9 @@ from core.errors import ValidationFailed
 from core.extensions import db
 from core.models_base import utcnow
 from tenants.models import Tenant
+from tickets import timetrack
 from tickets.contacts import normalize_phone
-from tickets.models import OPEN_STATUSES, Call, CallStatus, Contact, Message, MessageKind, Ticket
+from tickets.models import OPEN_STATUSES, Call, CallStatus, Contact, Message, MessageKind, Ticket, TimeSource
 from tickets.services import add_message, record_event, touch
 
 ACTIVE_WINDOW = timedelta(hours=2)
@@ -165,7 +166,8 @@ def log_call(ticket: Ticket, author_id: int, log: CallLog) -> Message:
     data["duration_seconds"] = log.duration_seconds
     message = add_message(ticket, MessageKind.CALL_LOG, log.notes.strip(), user_id=author_id)
     message.data = data
-    ticket.time_spent_seconds += log.duration_seconds
+    if log.duration_seconds:
+        timetrack.add(ticket, author_id, log.duration_seconds, source=TimeSource.CALL)
     touch(ticket)
     record_event(ticket, "call_logged", duration_seconds=log.duration_seconds, outcome=log.outcome.value)
     db.session.flush()

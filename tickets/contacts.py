@@ -7,11 +7,13 @@ from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import func, or_, select, update
 
-from core.errors import ValidationFailed
+from core import audit
+from core.errors import NotFound, ValidationFailed
 from core.extensions import db
-from tickets.models import Contact, Ticket
+from tickets import organizations
+from tickets.models import Call, Contact, Message, Ticket
 from tickets.services import record_event
 
 PHONE_RE = re.compile(r"^\+?[0-9]{6,15}$")
@@ -55,8 +57,14 @@ def find_or_create(
                 .limit(1)
             )
     if contact is None:
+        org = organizations.by_domain(tenant_id, email) if email else None
         contact = Contact(
-            tenant_id=tenant_id, name=name.strip()[:200], email=email, phone=phone, language=language
+            tenant_id=tenant_id,
+            name=name.strip()[:200],
+            email=email,
+            phone=phone,
+            language=language,
+            organization_id=org.id if org else None,
         )
         db.session.add(contact)
         db.session.flush()
@@ -96,3 +104,112 @@ def update_contact(
         record_event(ticket, "contact_updated", contact_id=contact.id, changes=cleaned)
     db.session.flush()
     return cleaned
+
+
+def get(contact_id: int) -> Contact:
+    contact = db.session.get(Contact, contact_id)
+    if contact is None:
+        raise NotFound(_("Not found."))
+    return contact
+
+
+def search(q: str = "", tenant_id: int | None = None, limit: int = 50) -> list[Contact]:
+    """Contacts by name, e-mail or phone (what an agent types while the customer talks)."""
+    query = (
+        select(Contact)
+        .where(Contact.merged_into_id.is_(None))
+        .order_by(Contact.name, Contact.id)
+        .limit(limit)
+    )
+    if tenant_id is not None:
+        query = query.where(Contact.tenant_id == tenant_id)
+    needle = q.strip().lower()
+    if needle:
+        digits = re.sub(r"[^0-9+]", "", needle)
+        conditions = [
+            func.lower(Contact.name).contains(needle, autoescape=True),
+            func.lower(Contact.email).contains(needle, autoescape=True),
+        ]
+        if len(digits) >= 3:
+            conditions.append(Contact.phone.contains(digits, autoescape=True))
+        query = query.where(or_(*conditions))
+    return list(db.session.scalars(query))
+
+
+def tickets_of(contact: Contact, limit: int = 50) -> list[Ticket]:
+    return list(
+        db.session.scalars(
+            select(Ticket)
+            .where(Ticket.tenant_id == contact.tenant_id, Ticket.contact_id == contact.id)
+            .order_by(Ticket.created_at.desc())
+            .limit(limit)
+        )
+    )
+
+
+def duplicates_of(contact: Contact) -> list[Contact]:
+    """Other contacts of the same client who are probably the same person."""
+    conditions = []
+    if contact.email:
+        conditions.append(Contact.email == contact.email)
+    if contact.phone:
+        conditions.append(Contact.phone == contact.phone)
+    if contact.name.strip():
+        conditions.append(func.lower(Contact.name) == contact.name.strip().lower())
+    if not conditions:
+        return []
+    return list(
+        db.session.scalars(
+            select(Contact)
+            .where(
+                Contact.tenant_id == contact.tenant_id,
+                Contact.id != contact.id,
+                Contact.merged_into_id.is_(None),
+                or_(*conditions),
+            )
+            .order_by(Contact.id)
+            .limit(20)
+        )
+    )
+
+
+def merge(source: Contact, target: Contact) -> Contact:
+    """Fold a duplicate into the contact to keep: tickets, messages and calls move; what the kept
+    contact does not know yet is filled in from the duplicate; the duplicate remains as a pointer."""
+    if source.id == target.id:
+        raise ValidationFailed(fields={"target": _("A contact cannot be merged into itself.")})
+    if source.tenant_id != target.tenant_id:
+        raise NotFound(_("Not found."))
+    if source.merged_into_id or target.merged_into_id:
+        raise ValidationFailed(fields={"target": _("This contact was merged already.")})
+    filled = []
+    for name in (*EDITABLE, "organization_id"):
+        if not getattr(target, name) and getattr(source, name):
+            setattr(target, name, getattr(source, name))
+            filled.append(name)
+    moved = list(
+        db.session.scalars(
+            select(Ticket).where(Ticket.tenant_id == source.tenant_id, Ticket.contact_id == source.id)
+        )
+    )
+    for ticket in moved:
+        ticket.contact_id = target.id
+        if ticket.organization_id is None:
+            ticket.organization_id = target.organization_id
+        record_event(ticket, "contact_merged", old=source.id, new=target.id)
+    for model, column in ((Message, Message.author_contact_id), (Call, Call.contact_id)):
+        db.session.execute(
+            update(model)
+            .where(model.tenant_id == source.tenant_id, column == source.id)
+            .values({column.key: target.id})
+            .execution_options(synchronize_session=False)
+        )
+    source.merged_into_id = target.id
+    audit.record(
+        "contact.merged",
+        tenant_id=target.tenant_id,
+        target=target,
+        data={"merged": source.id, "filled": filled, "tickets": len(moved)},
+    )
+    db.session.flush()
+    return target

@@ -18,6 +18,9 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import or_, select, update
 
+from agents import routing
+from billing import usage
+from billing.models import UsageKind
 from core import scheduler
 from core.extensions import db
 from core.jobs import job
@@ -149,6 +152,15 @@ def _make_ticket(record: InboundRecord) -> Ticket:
         .values(message_id=message.id)
         .execution_options(synchronize_session=False)
     )
+    usage.record(
+        record.tenant_id,
+        UsageKind.CONTACT,
+        f"inbound:{record.id}",
+        ticket_id=ticket.id,
+        data={"channel": data.channel.value},
+    )
+    if tenant.auto_assign:
+        routing.auto_assign(ticket)
     if data.acknowledge and contact.email:
         _acknowledge(tenant, ticket, contact.email)
     return ticket

@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.extensions import db
@@ -24,6 +24,7 @@ class Status(StrEnum):
 
 
 OPEN_STATUSES = (Status.NEW, Status.OPEN, Status.PENDING_CUSTOMER, Status.ESCALATED)
+OPEN_PREDICATE = "status IN ('new', 'open', 'pending_customer', 'escalated')"
 
 
 class Priority(StrEnum):
@@ -120,6 +121,15 @@ class Ticket(TenantScoped, db.Model):
         Index("ix_tickets_tenant_id_status_updated_at", "tenant_id", "status", "updated_at"),
         Index("ix_tickets_tenant_id_assignee_id_status", "tenant_id", "assignee_id", "status"),
         Index("ix_tickets_tenant_id_contact_id", "tenant_id", "contact_id"),
+        # The inbox: open tickets by SLA urgency. Partial, so closed history does not weigh on it.
+        Index(
+            "ix_tickets_tenant_id_due_at_open",
+            "tenant_id",
+            "due_at",
+            "id",
+            postgresql_where=text(OPEN_PREDICATE),
+            sqlite_where=text(OPEN_PREDICATE),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -135,6 +145,7 @@ class Ticket(TenantScoped, db.Model):
     contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id", ondelete="SET NULL"))
     organization_id: Mapped[int | None] = mapped_column(ForeignKey("organizations.id", ondelete="SET NULL"))
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id", ondelete="SET NULL"))
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id", ondelete="SET NULL"))
     tags: Mapped[list[str]] = mapped_column(JSON, default=list)
     time_spent_seconds: Mapped[int] = mapped_column(Integer, default=0)
     # Resolved at level 1 without a customer round trip or an escalation.
@@ -146,6 +157,11 @@ class Ticket(TenantScoped, db.Model):
     first_response_at: Mapped[datetime | None]
     resolved_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
+    # SLA clocks (tickets.sla): `due_at` is the nearer running one, the inbox's sort key;
+    # None while no clock runs (waiting for the customer, resolved).
+    first_response_due_at: Mapped[datetime | None]
+    resolution_due_at: Mapped[datetime | None]
+    due_at: Mapped[datetime | None]
 
 
 class Message(TenantScoped, db.Model):
@@ -256,3 +272,47 @@ class InboundRecord(TenantScoped, db.Model):
     ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id", ondelete="SET NULL"))
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
     processed_at: Mapped[datetime | None]
+
+
+class TimeSource(StrEnum):
+    MANUAL = "manual"
+    TIMER = "timer"
+    CALL = "call"
+
+
+class TimeEntry(TenantScoped, db.Model):
+    """Time an agent spent on a ticket; billed to the client. A running timer has no `seconds` yet."""
+
+    __tablename__ = "time_entries"
+    __table_args__ = (
+        Index("ix_time_entries_tenant_id_ticket_id", "tenant_id", "ticket_id"),
+        Index("ix_time_entries_tenant_id_user_id_seconds", "tenant_id", "user_id", "seconds"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    source: Mapped[str] = mapped_column(String(10))
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    seconds: Mapped[int | None] = mapped_column(Integer)
+    note: Mapped[str] = mapped_column(String(300), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Macro(TenantScoped, db.Model):
+    """A canned reply of one client in one language, with placeholders and optional follow-ups."""
+
+    __tablename__ = "macros"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "name", "language", name="uq_macros_tenant_id_name_language"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120))
+    language: Mapped[str] = mapped_column(String(8))
+    body: Mapped[str] = mapped_column(Text)
+    # Applied with the reply when set: the status the ticket moves to, tags it gains.
+    set_status: Mapped[str | None] = mapped_column(String(20))
+    add_tags: Mapped[list[str]] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

@@ -6,12 +6,14 @@ not found. They flush and never commit: the request or job boundary commits once
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import case, select, update
+from sqlalchemy import Text, cast, select, update
 
 from core import audit
 from core.errors import Conflict, NotFound, ValidationFailed
@@ -20,6 +22,7 @@ from core.mail import send_email
 from core.models_base import utcnow
 from tenants import services as tenants
 from tenants.models import Tenant
+from tickets import sla
 from tickets.labels import STATUS as STATUS_LABELS
 from tickets.labels import label
 from tickets.models import (
@@ -45,7 +48,24 @@ TRANSITIONS: dict[Status, set[Status]] = {
     Status.RESOLVED: {Status.CLOSED, Status.OPEN},
     Status.CLOSED: set(),
 }
-PRIORITY_RANK = {Priority.URGENT: 0, Priority.HIGH: 1, Priority.NORMAL: 2, Priority.LOW: 3}
+OPEN_VALUES = frozenset(s.value for s in OPEN_STATUSES)
+TAG_RE = re.compile(r"^[\w][\w\-.:/]{0,39}$")
+MAX_TAGS = 20
+
+# How many open tickets each agent holds is the agents package's business (routing by load);
+# it listens here, so this module need not know about it.
+_workload_listeners: list[Callable[[int, int], None]] = []
+
+
+def on_workload_change(listener: Callable[[int, int], None]) -> Callable[[int, int], None]:
+    _workload_listeners.append(listener)
+    return listener
+
+
+def _workload(user_id: int | None, delta: int) -> None:
+    if user_id is not None:
+        for listener in _workload_listeners:
+            listener(user_id, delta)
 
 
 def display_number(tenant: Tenant, ticket: Ticket) -> str:
@@ -115,6 +135,7 @@ def open_ticket(new: NewTicket) -> tuple[Ticket, Message]:
     )
     db.session.add(ticket)
     db.session.flush()
+    sla.start_clocks(ticket, db.session.get_one(Tenant, new.tenant_id).sla_targets)
     message = add_message(ticket, new.kind, new.body, contact_id=new.contact_id)
     message.data = new.data or {}
     record_event(ticket, "created", channel=new.channel.value, language=new.language)
@@ -181,6 +202,10 @@ def set_status(ticket: Ticket, status: Status, *, now: datetime | None = None) -
     if status is Status.OPEN and current in (Status.RESOLVED, Status.CLOSED):
         ticket.resolved_at = None
         ticket.first_contact_resolution = False
+    was_open, is_open = current.value in OPEN_VALUES, status.value in OPEN_VALUES
+    if was_open != is_open:
+        _workload(ticket.assignee_id, 1 if is_open else -1)
+    sla.refresh(ticket)
     touch(ticket, now)
     record_event(ticket, "status", old=current.value, new=status.value)
 
@@ -223,6 +248,7 @@ def reply(ticket: Ticket, author_id: int, body: str, *, then: Status | None = No
     now = utcnow()
     if ticket.first_response_at is None:
         ticket.first_response_at = now
+        sla.refresh(ticket)
     contact = db.session.get(Contact, ticket.contact_id) if ticket.contact_id else None
     if contact is not None and contact.email:
         signature, _lang = tenant.text_for(tenant.signatures, ticket.language)
@@ -272,8 +298,93 @@ def assign(ticket: Ticket, user_id: int | None) -> None:
     if ticket.assignee_id == user_id:
         return
     old, ticket.assignee_id = ticket.assignee_id, user_id
+    if ticket.status in OPEN_VALUES:
+        _workload(old, -1)
+        _workload(user_id, 1)
     touch(ticket)
     record_event(ticket, "assigned", old=old, new=user_id)
+
+
+def set_priority(ticket: Ticket, priority: Priority) -> None:
+    """A new priority means new SLA targets, counted from when the ticket came in."""
+    if ticket.priority == priority.value:
+        return
+    record_event(ticket, "priority", old=ticket.priority, new=priority.value)
+    ticket.priority = priority.value
+    sla.start_clocks(ticket, db.session.get_one(Tenant, ticket.tenant_id).sla_targets)
+    touch(ticket)
+
+
+def set_category(ticket: Ticket, category: Category) -> None:
+    if ticket.category == category.value:
+        return
+    record_event(ticket, "category", old=ticket.category, new=category.value)
+    ticket.category = category.value
+    touch(ticket)
+
+
+def clean_tags(raw: list[str] | str) -> list[str]:
+    """Lower-case, unique, in the order given; a bad tag is a field error, not silently dropped."""
+    items = raw.replace(",", " ").split() if isinstance(raw, str) else raw
+    tags: list[str] = []
+    for item in items:
+        tag = item.strip().lower()
+        if not tag:
+            continue
+        if not TAG_RE.match(tag):
+            raise ValidationFailed(
+                fields={"tags": _("Tags are single words of at most 40 letters, digits, - . : or /.")}
+            )
+        if tag not in tags:
+            tags.append(tag)
+    if len(tags) > MAX_TAGS:
+        raise ValidationFailed(fields={"tags": _("At most %(count)d tags.", count=MAX_TAGS)})
+    return tags
+
+
+def set_tags(ticket: Ticket, tags: list[str]) -> None:
+    if tags == list(ticket.tags or []):
+        return
+    record_event(ticket, "tags", old=list(ticket.tags or []), new=tags)
+    ticket.tags = tags
+    touch(ticket)
+
+
+def add_tags(ticket: Ticket, tags: list[str]) -> None:
+    set_tags(ticket, clean_tags([*(ticket.tags or []), *tags]))
+
+
+def find_by_number(tenant_id: int, number: int) -> Ticket | None:
+    return db.session.scalar(select(Ticket).where(Ticket.tenant_id == tenant_id, Ticket.number == number))
+
+
+def link_parent(ticket: Ticket, parent: Ticket | None) -> None:
+    """Relate a ticket to a problem ticket of the same client (not to itself, not in a circle)."""
+    if parent is not None:
+        if parent.tenant_id != ticket.tenant_id:
+            raise NotFound(_("This ticket does not exist or is not yours to see."))
+        seen, cursor = {ticket.id}, parent
+        while cursor is not None:
+            if cursor.id in seen:
+                raise ValidationFailed(fields={"parent": _("A ticket cannot be its own parent.")})
+            seen.add(cursor.id)
+            cursor = db.session.get(Ticket, cursor.parent_id) if cursor.parent_id else None
+    new = parent.id if parent else None
+    if ticket.parent_id == new:
+        return
+    record_event(ticket, "parent", old=ticket.parent_id, new=new)
+    ticket.parent_id = new
+    touch(ticket)
+
+
+def children_of(ticket: Ticket) -> list[Ticket]:
+    return list(
+        db.session.scalars(
+            select(Ticket)
+            .where(Ticket.tenant_id == ticket.tenant_id, Ticket.parent_id == ticket.id)
+            .order_by(Ticket.id)
+        )
+    )
 
 
 @dataclass(frozen=True)
@@ -285,12 +396,14 @@ class InboxFilter:
     level: int | None = None
     assignee_id: int | None = None
     unassigned: bool = False
+    languages: tuple[str, ...] | None = None  # the tickets offered to an agent: languages they speak
+    tag: str | None = None
+    overdue_before: datetime | None = None  # SLA due before this time
 
 
 def inbox(flt: InboxFilter, *, limit: int = 50, offset: int = 0) -> list[tuple[Ticket, Tenant]]:
-    """Tickets of every tenant in scope, most urgent first, oldest first within a priority."""
-    rank = case({p.value: r for p, r in PRIORITY_RANK.items()}, value=Ticket.priority, else_=9)
-    query = select(Ticket).order_by(rank, Ticket.created_at, Ticket.id).limit(limit).offset(offset)
+    """Tickets of every tenant in scope, by SLA urgency: the nearest due time first."""
+    query = select(Ticket).order_by(Ticket.due_at.asc().nulls_last(), Ticket.id).limit(limit).offset(offset)
     if flt.status:
         query = query.where(Ticket.status == flt.status)
     else:
@@ -306,6 +419,13 @@ def inbox(flt: InboxFilter, *, limit: int = 50, offset: int = 0) -> list[tuple[T
             query = query.where(column == value)
     if flt.unassigned:
         query = query.where(Ticket.assignee_id.is_(None))
+    if flt.languages is not None:
+        query = query.where(Ticket.language.in_(flt.languages))
+    if flt.overdue_before is not None:
+        query = query.where(Ticket.due_at <= flt.overdue_before)
+    if flt.tag:
+        # Tags are a short JSON list; a LIKE on its text keeps this portable between backends.
+        query = query.where(cast(Ticket.tags, Text).contains(f'"{flt.tag}"', autoescape=True))
     rows = list(db.session.scalars(query))
     # Tenants separately: a join makes the planner misjudge the row count under row-level security.
     ids = {ticket.tenant_id for ticket in rows}

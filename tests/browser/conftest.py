@@ -30,12 +30,18 @@ def _chromium_missing() -> str | None:
 
 
 @pytest.fixture(scope="session")
-def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def live_instance(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The live server's instance folder (FIRSTLINE_INSTANCE): its SQLite database and server log."""
+    return tmp_path_factory.mktemp("live-instance")
+
+
+@pytest.fixture(scope="session")
+def live_server(live_instance: Path) -> Iterator[str]:
     """`flask db upgrade`, `flask demo load`, `flask serve`: the demo, in a fresh instance folder."""
     reason = _chromium_missing()
     if reason:
         pytest.skip(reason)
-    instance = tmp_path_factory.mktemp("live-instance")
+    instance = live_instance
     env = {
         k: v
         for k, v in os.environ.items()
