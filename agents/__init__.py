@@ -8,11 +8,15 @@ from flask import Flask
 def init_app(app: Flask) -> None:
     from flask_babel import lazy_gettext as _l
 
-    from agents import models, routing, services, views  # noqa: F401  (routing listens to tickets)
+    from agents import contacts_views, models, routing, services, supervision_views, views  # noqa: F401
     from core import nav
-    from core.auth.roles import PROVIDER_ROLES, register_assignment_lookup
+    from core.auth.roles import PROVIDER_ROLES, Role, register_assignment_lookup
 
     register_assignment_lookup(services.assigned_tenant_ids)
     app.register_blueprint(views.bp)
+    app.jinja_env.filters["format_placeholder"] = lambda name: "{" + name + "}"
     nav.add_nav(_l("Inbox"), "agent.inbox", PROVIDER_ROLES, order=10)
     nav.add_nav(_l("Calls"), "agent.calls_page", PROVIDER_ROLES, order=15)
+    nav.add_nav(_l("Contacts"), "agent.contacts_page", PROVIDER_ROLES, order=16)
+    nav.add_nav(_l("Macros"), "agent.macros_page", PROVIDER_ROLES, order=17)
+    nav.add_nav(_l("Routing"), "agent.routing_board", (Role.SUPERVISOR, Role.PROVIDER_ADMIN), order=18)

@@ -12,9 +12,7 @@ from enum import StrEnum
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from agents.models import AgentAssignment
-from core.auth.models import User
-from core.auth.roles import Role
+from agents import routing
 from core.errors import Conflict, NotFound, ServiceError, ValidationFailed
 from core.extensions import db
 from tickets import merge as merging
@@ -34,22 +32,6 @@ class BulkResult:
     done: list[int] = field(default_factory=list)
     failed: dict[int, str] = field(default_factory=dict)
     merged_into: int | None = None
-
-
-def _staff_of(tenant_id: int, user_id: int) -> bool:
-    return (
-        db.session.scalar(
-            select(AgentAssignment.id)
-            .join(User, User.id == AgentAssignment.user_id)
-            .where(
-                AgentAssignment.tenant_id == tenant_id,
-                AgentAssignment.user_id == user_id,
-                User.role.in_([Role.AGENT.value, Role.SUPERVISOR.value]),
-                User.is_active.is_(True),
-            )
-        )
-        is not None
-    )
 
 
 def apply(ticket_ids: list[int], action: BulkAction, value: str = "") -> BulkResult:
@@ -85,7 +67,7 @@ def apply(ticket_ids: list[int], action: BulkAction, value: str = "") -> BulkRes
         try:
             with db.session.begin_nested():
                 if action is BulkAction.ASSIGN:
-                    if assignee is not None and not _staff_of(ticket.tenant_id, assignee):
+                    if assignee is not None and not routing.serves(ticket.tenant_id, assignee):
                         raise ValidationFailed(_("This person does not serve this client."))
                     tickets.assign(ticket, assignee)
                 elif action is BulkAction.STATUS and status is not None:

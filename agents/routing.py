@@ -60,6 +60,23 @@ def _count(user_id: int, delta: int) -> None:
     )
 
 
+def serves(tenant_id: int, user_id: int) -> bool:
+    """Whether this person may hold this client's tickets: active provider staff assigned to it."""
+    return (
+        db.session.scalar(
+            select(AgentAssignment.id)
+            .join(User, User.id == AgentAssignment.user_id)
+            .where(
+                AgentAssignment.tenant_id == tenant_id,
+                AgentAssignment.user_id == user_id,
+                User.role.in_([Role.AGENT.value, Role.SUPERVISOR.value]),
+                User.is_active.is_(True),
+            )
+        )
+        is not None
+    )
+
+
 @dataclass
 class Candidate:
     user: User

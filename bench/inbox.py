@@ -18,6 +18,9 @@ from datetime import UTC, datetime, timedelta
 
 import world  # noqa: E402  (sets the path and the instance folder)
 
+# First-response targets in minutes, as tickets.sla's defaults.
+TARGETS = {"urgent": 30, "high": 60, "normal": 240, "low": 480}
+
 
 def main() -> None:
     parser = argparse.ArgumentParser()
@@ -52,13 +55,16 @@ def main() -> None:
             tenant_id = rng.choice(ids)
             numbers[tenant_id] += 1
             created = start + timedelta(minutes=n)
+            status = rng.choice(statuses)
+            priority = rng.choice(["low", "normal", "normal", "high", "urgent"])
+            running = status in ("new", "open")
             batch.append(
                 {
                     "tenant_id": tenant_id,
                     "number": numbers[tenant_id],
                     "subject": f"Ticket {n}",
-                    "status": rng.choice(statuses),
-                    "priority": rng.choice(["low", "normal", "normal", "high", "urgent"]),
+                    "status": status,
+                    "priority": priority,
                     "category": "other",
                     "channel": rng.choice(["email", "phone", "webform"]),
                     "language": rng.choice(["de", "en"]),
@@ -70,6 +76,7 @@ def main() -> None:
                     "was_escalated": False,
                     "created_at": created,
                     "updated_at": created,
+                    "due_at": created + timedelta(minutes=TARGETS[priority]) if running else None,
                 }
             )
             if len(batch) == 10_000:
@@ -80,6 +87,8 @@ def main() -> None:
         db.session.commit()
         if db.engine.dialect.name == "postgresql":
             db.session.execute(text("ANALYZE tickets"))
+        else:
+            db.session.execute(text("ANALYZE"))
             db.session.commit()
         print(
             f"generated {args.tickets} tickets over {args.tenants} tenants"

@@ -6,7 +6,9 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
+from agents import routing
 from agents import services as agents
+from agents.models import AgentPresence, Presence
 from core import tenancy
 from core.auth import services as auth
 from core.auth.models import User
@@ -14,8 +16,8 @@ from core.auth.roles import Role
 from core.extensions import db
 from tenants import services as tenants
 from tenants.models import ChannelKind, Tenant
-from tickets import intake
-from tickets.models import Channel
+from tickets import intake, macros
+from tickets.models import Channel, Macro
 
 # For the demo database only; production accounts are made with `flask users create`.
 DEMO_PASSWORD = "firstline-demo"
@@ -115,6 +117,38 @@ CONTACTS = [
 ]
 
 
+# (client, name, language, text, status afterwards, tags)
+MACROS = [
+    (
+        "alpina",
+        "Sicherung prüfen",
+        "de",
+        "Grüezi {contact_name}\n\nBitte prüfen Sie zuerst die Sicherung des Geräts im Sicherungskasten. "
+        "Meldet sich das Gerät danach nicht, antworten Sie einfach auf diese Nachricht ({ticket_number}).",
+        "pending_customer",
+        ["sicherung"],
+    ),
+    (
+        "alpina",
+        "Check the fuse",
+        "en",
+        "Hello {contact_name}\n\nPlease check the appliance's fuse in your fuse box first. If it still does "
+        "not work, simply reply to this message ({ticket_number}).",
+        "pending_customer",
+        ["fuse"],
+    ),
+    (
+        "lumiere",
+        "Facture : vérification",
+        "fr",
+        "Bonjour {contact_name},\n\nNous avons vérifié votre facture : le montant correspond au relevé de "
+        "votre compteur. Le détail figure dans votre espace client.",
+        "resolved",
+        ["facture"],
+    ),
+]
+
+
 @dataclass(frozen=True)
 class DemoUser:
     email: str
@@ -207,6 +241,23 @@ def load() -> list[DemoUser]:
             if spec.languages:
                 agents.set_languages(user, dict(spec.languages))
         db.session.flush()
+        for slug, name, language, body, status, tags in MACROS:
+            exists = db.session.scalar(
+                select(Macro).where(
+                    Macro.tenant_id == by_slug[slug].id, Macro.name == name, Macro.language == language
+                )
+            )
+            if exists is None:
+                macros.create(
+                    macros.MacroInput(
+                        by_slug[slug].id, name, language, body, set_status=status, add_tags=tags
+                    )
+                )
+        for spec in USERS:
+            if spec.role is Role.AGENT:
+                user = db.session.scalar(select(User).where(User.email == spec.email))
+                if user is not None and db.session.get(AgentPresence, user.id) is None:
+                    routing.set_presence(user, Presence.AVAILABLE)
         for slug, key, name, email, subject, body in CONTACTS:
             intake.receive(
                 by_slug[slug].id,

@@ -50,6 +50,19 @@ def foreign_values(world: World) -> dict[str, object]:
 SAMPLE_BODIES = {
     "tickets_api.patch_ticket": {"priority": "high"},
     "tickets_api.add_message": {"kind": "note", "body": "crossing over"},
+    "tickets_api.add_time": {"seconds": 60, "note": "crossing over"},
+    "tickets_api.timer": {"action": "start"},
+    "contacts_api.patch_contact": {"name": "Crossing Over"},
+    # The URL names the other tenant's contact; `into` may be any id.
+    "contacts_api.merge_contact": {"into": 1},
+    "contacts_api.patch_organization": {"name": "Crossing Over"},
+    "calls_api.log_call": {
+        "caller": "+41790000000",
+        "dialled": "+41440000001",
+        "duration_seconds": 60,
+        "outcome": "solved",
+    },
+    "macros_api.patch_macro": {"name": "Crossing over"},
 }
 
 

@@ -6,9 +6,11 @@ from flask import Blueprint, Flask
 
 
 def init_app(app: Flask) -> None:
-    from tickets import api, intake, labels, models  # noqa: F401  (models and jobs register here)
+    # Importing `models` and `intake` registers the models and jobs.
+    from tickets import api, calls_api, contacts_api, intake, labels, macros_api, models  # noqa: F401
 
-    app.register_blueprint(api.bp)
+    for blueprint in (api.bp, contacts_api.bp, calls_api.bp, macros_api.bp):
+        app.register_blueprint(blueprint)
     # The e-mail templates (acknowledgements) live in tickets/templates.
     app.register_blueprint(Blueprint("tickets", __name__, template_folder="templates"))
     app.jinja_env.globals.update(
@@ -21,4 +23,6 @@ def init_app(app: Flask) -> None:
         call_status_label=lambda key: labels.label(labels.CALL_STATUS, key),
         outcome_label=lambda key: labels.label(labels.OUTCOME, key),
         outcomes=labels.OUTCOME,
+        presence_label=lambda key: labels.label(labels.PRESENCE, key),
+        time_source_label=lambda key: labels.label(labels.TIME_SOURCE, key),
     )

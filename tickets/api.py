@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from flask import Blueprint, request
 from flask_babel import gettext as _
@@ -13,18 +15,62 @@ from flask_login import current_user
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
+from agents import bulk, routing
 from core import jobs
 from core.api import ApiError, Schema, cursor_id, dump, endpoint, page, page_params
 from core.auth.roles import PROVIDER_ROLES
-from core.errors import Conflict
+from core.errors import Conflict, NotFound, ServiceError, ValidationFailed
 from core.extensions import db
 from tenants.models import Tenant
-from tickets import intake
+from tickets import intake, timetrack
 from tickets import services as tickets
-from tickets.models import Category, Channel, Message, Priority, Status, Ticket
+from tickets.models import Category, Channel, Message, Priority, Status, Ticket, TimeEntry
 
 bp = Blueprint("tickets_api", __name__, url_prefix="/api/v1/tickets")
 STAFF = tuple(PROVIDER_ROLES)
+T = TypeVar("T")
+
+
+@contextmanager
+def fields_renamed(**renames: str) -> Iterator[None]:
+    """Services name the fields of the HTML forms; the API answers with the names of its body."""
+    try:
+        yield
+    except ServiceError as exc:
+        exc.fields = {renames.get(name, name): message for name, message in exc.fields.items()}
+        raise
+
+
+def found(lookup: Callable[[int], T], value: int, field: str) -> T:
+    """An id given in the body that is not found (or not in the caller's scope): 404 naming it."""
+    try:
+        return lookup(value)
+    except NotFound:
+        raise ApiError(404, "not_found", _("Not found."), {field: _("Not found.")}) from None
+
+
+def tenant_in_scope(tenant_id: int) -> Tenant:
+    tenant = db.session.get(Tenant, tenant_id)
+    if tenant is None:
+        raise ApiError(404, "not_found", _("Not found."), {"tenant_id": _("Not found.")})
+    return tenant
+
+
+def tenant_filter() -> int | None:
+    """The optional `?tenant_id=` of a listing (the scope still decides what is visible)."""
+    raw = request.args.get("tenant_id", "")
+    if not raw:
+        return None
+    if not raw.isdigit():
+        raise ApiError(
+            400, "invalid_filter", _("Invalid value."), {"tenant_id": _("Must be a whole number.")}
+        )
+    return int(raw)
+
+
+def listed(items: list[Any], serialize: Callable[[Any], Mapping[str, Any]]) -> dict[str, Any]:
+    """A complete (unpaginated) list in the same envelope as a page."""
+    return {"data": [serialize(item) for item in items], "next_cursor": None}
 
 
 class TicketOut(BaseModel):
@@ -40,11 +86,18 @@ class TicketOut(BaseModel):
     level: int
     assignee_id: int | None
     contact_id: int | None
+    organization_id: int | None
+    parent_id: int | None
+    merged_into_id: int | None
     tags: list[str]
+    time_spent_seconds: int
     first_contact_resolution: bool
     created_at: datetime
     updated_at: datetime
     resolved_at: datetime | None
+    first_response_due_at: datetime | None
+    resolution_due_at: datetime | None
+    due_at: datetime | None
 
 
 class MessageOut(BaseModel):
@@ -78,6 +131,41 @@ class TicketPatch(Schema):
     priority: Priority | None = None
     category: Category | None = None
     assignee_id: int | None = None
+    tags: list[str] | None = Field(default=None, max_length=100)
+    parent_id: int | None = None
+
+
+class TimeEntryOut(BaseModel):
+    id: int
+    ticket_id: int
+    user_id: int | None
+    source: str
+    started_at: datetime
+    seconds: int | None
+    note: str
+    created_at: datetime
+
+
+class TimeIn(Schema):
+    seconds: int = Field(ge=1, le=int(timetrack.MAX_ENTRY.total_seconds()))
+    note: str = Field(default="", max_length=300)
+
+
+class TimerIn(Schema):
+    action: Literal["start", "stop"]
+    note: str = Field(default="", max_length=300, description="Kept with the time booked on stop.")
+
+
+class BulkIn(Schema):
+    ticket_ids: list[int] = Field(min_length=1, max_length=500)
+    action: bulk.BulkAction
+    value: str = Field(default="", max_length=1000)
+
+
+class BulkOut(BaseModel):
+    done: list[int]
+    failed: dict[int, str]
+    merged_into: int | None
 
 
 class MessageIn(Schema):
@@ -108,13 +196,9 @@ def list_tickets() -> dict[str, Any]:
         if status not in {s.value for s in Status}:
             raise ApiError(400, "invalid_filter", _("Invalid value."), {"status": _("Invalid value.")})
         query = query.where(Ticket.status == status)
-    tenant = request.args.get("tenant_id", "")
-    if tenant:
-        if not tenant.isdigit():
-            raise ApiError(
-                400, "invalid_filter", _("Invalid value."), {"tenant_id": _("Must be a whole number.")}
-            )
-        query = query.where(Ticket.tenant_id == int(tenant))
+    tenant_id = tenant_filter()
+    if tenant_id is not None:
+        query = query.where(Ticket.tenant_id == tenant_id)
     return page(list(db.session.scalars(query)), limit, lambda t: {"id": t.id}, lambda t: dump(TicketOut, t))
 
 
@@ -130,9 +214,7 @@ def list_tickets() -> dict[str, Any]:
     status=202,
 )
 def create_ticket(body: TicketIn) -> dict[str, Any]:
-    tenant = db.session.get(Tenant, body.tenant_id)
-    if tenant is None:
-        raise ApiError(404, "not_found", _("Not found."), {"tenant_id": _("Not found.")})
+    tenant = tenant_in_scope(body.tenant_id)
     record = intake.receive(
         tenant.id,
         intake.InboundContact(
@@ -169,7 +251,7 @@ def get_ticket(ticket_id: int) -> dict[str, Any]:
     bp,
     "/<int:ticket_id>",
     methods=["PATCH"],
-    summary=_l("Change status, priority, category or assignee"),
+    summary=_l("Change status, priority, category, assignee, tags or parent ticket"),
     tag="tickets",
     body=TicketPatch,
     response=TicketOut,
@@ -179,14 +261,24 @@ def patch_ticket(ticket_id: int, body: TicketPatch) -> dict[str, Any]:
     ticket = tickets.get_ticket(ticket_id)
     if body.status is not None:
         tickets.set_status(ticket, body.status)
-    if body.priority is not None and body.priority.value != ticket.priority:
-        tickets.record_event(ticket, "priority", old=ticket.priority, new=body.priority.value)
-        ticket.priority = body.priority.value
-    if body.category is not None and body.category.value != ticket.category:
-        tickets.record_event(ticket, "category", old=ticket.category, new=body.category.value)
-        ticket.category = body.category.value
+    if body.priority is not None:
+        tickets.set_priority(ticket, body.priority)
+    if body.category is not None:
+        tickets.set_category(ticket, body.category)
     if "assignee_id" in body.model_fields_set:
+        if body.assignee_id is not None and not routing.serves(ticket.tenant_id, body.assignee_id):
+            raise ValidationFailed(fields={"assignee_id": _("This person does not serve this client.")})
         tickets.assign(ticket, body.assignee_id)
+    if "tags" in body.model_fields_set:
+        tickets.set_tags(ticket, tickets.clean_tags(body.tags or []))
+    if "parent_id" in body.model_fields_set:
+        parent = None if body.parent_id is None else found(tickets.get_ticket, body.parent_id, "parent_id")
+        try:
+            with fields_renamed(parent="parent_id"):
+                tickets.link_parent(ticket, parent)
+        except NotFound:
+            # A parent of another client the caller also serves is as unknown as a foreign one.
+            raise ApiError(404, "not_found", _("Not found."), {"parent_id": _("Not found.")}) from None
     db.session.flush()
     return dump(TicketOut, ticket)
 
@@ -227,3 +319,71 @@ def add_message(ticket_id: int, body: MessageIn) -> dict[str, Any]:
         then = {"resolve": Status.RESOLVED, "pending": Status.PENDING_CUSTOMER}.get(body.then or "")
         message = tickets.reply(ticket, current_user.id, body.body, then=then)
     return dump(MessageOut, message)
+
+
+@endpoint(
+    bp,
+    "/<int:ticket_id>/time",
+    methods=["GET"],
+    summary=_l("Time spent on a ticket: booked entries and running timers"),
+    tag="time",
+    response=TimeEntryOut,
+    roles=STAFF,
+)
+def list_time(ticket_id: int) -> dict[str, Any]:
+    ticket = tickets.get_ticket(ticket_id)
+    return listed(timetrack.entries_of(ticket), lambda e: dump(TimeEntryOut, e))
+
+
+@endpoint(
+    bp,
+    "/<int:ticket_id>/time",
+    methods=["POST"],
+    summary=_l("Book time spent on a ticket by hand"),
+    tag="time",
+    body=TimeIn,
+    response=TimeEntryOut,
+    roles=STAFF,
+    status=201,
+)
+def add_time(ticket_id: int, body: TimeIn) -> dict[str, Any]:
+    ticket = tickets.get_ticket(ticket_id)
+    with fields_renamed(duration="seconds"):
+        entry = timetrack.add(ticket, current_user.id, body.seconds, note=body.note)
+    return dump(TimeEntryOut, entry)
+
+
+@endpoint(
+    bp,
+    "/<int:ticket_id>/timer",
+    methods=["POST"],
+    summary=_l("Start or stop your timer on a ticket"),
+    tag="time",
+    body=TimerIn,
+    response=TimeEntryOut,
+    roles=STAFF,
+)
+def timer(ticket_id: int, body: TimerIn) -> dict[str, Any]:
+    ticket = tickets.get_ticket(ticket_id)
+    entry: TimeEntry
+    if body.action == "start":
+        entry = timetrack.start_timer(ticket, current_user.id)
+    else:
+        entry = timetrack.stop_timer(ticket, current_user.id, note=body.note)
+    return dump(TimeEntryOut, entry)
+
+
+@endpoint(
+    bp,
+    "/bulk",
+    methods=["POST"],
+    summary=_l("Assign, change the status of, tag or merge many tickets at once"),
+    tag="tickets",
+    body=BulkIn,
+    response=BulkOut,
+    roles=STAFF,
+)
+def bulk_action(body: BulkIn) -> dict[str, Any]:
+    with fields_renamed(tickets="ticket_ids", tags="value"):
+        result = bulk.apply(body.ticket_ids, body.action, body.value)
+    return dump(BulkOut, result)

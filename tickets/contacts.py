@@ -7,6 +7,7 @@ from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy import func, or_, select, update
 
 from core import audit
@@ -18,6 +19,8 @@ from tickets.services import record_event
 
 PHONE_RE = re.compile(r"^\+?[0-9]{6,15}$")
 EDITABLE = ("name", "email", "phone", "address", "contract_number", "notes", "language")
+# Columns a correction could overflow (a 500 on PostgreSQL); the name is cut instead.
+MAX_LENGTHS = {"contract_number": 100, "language": 8}
 
 
 def normalize_phone(raw: str) -> str:
@@ -97,6 +100,15 @@ def update_contact(
             value = normalize_phone(value)
         if name == "name":
             value = (value or "")[:200]
+        limit = MAX_LENGTHS.get(name)
+        if limit and value and len(value) > limit:
+            raise ValidationFailed(
+                fields={
+                    name: ngettext(
+                        "Must be at most %(num)d character.", "Must be at most %(num)d characters.", limit
+                    )
+                }
+            )
         if getattr(contact, name) != value:
             cleaned[name] = {"old": getattr(contact, name), "new": value}
             setattr(contact, name, value)
@@ -204,6 +216,8 @@ def merge(source: Contact, target: Contact) -> Contact:
             .values({column.key: target.id})
             .execution_options(synchronize_session=False)
         )
+    if "organization_id" in filled:
+        organizations.follow(target)
     source.merged_into_id = target.id
     audit.record(
         "contact.merged",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 
 STATUS = {
@@ -60,8 +61,26 @@ EVENT = {
     "call_logged": _l("call logged"),
     "priority": _l("priority changed"),
     "category": _l("category changed"),
+    "tags": _l("tags changed"),
+    "parent": _l("parent ticket changed"),
+    "time": _l("time booked"),
+    "auto_assigned": _l("assigned automatically"),
+    "merged_into": _l("merged into another ticket"),
+    "merged_from": _l("another ticket merged in"),
+    "contact_merged": _l("duplicate contact merged"),
 }
+PRESENCE = {"available": _l("Available"), "busy": _l("Busy"), "offline": _l("Offline")}
+TIME_SOURCE = {"manual": _l("by hand"), "timer": _l("timer"), "call": _l("call")}
+
+
+# Translated labels per (locale, table, key): the inbox shows hundreds per page, and each
+# lookup through gettext costs more than the rest of the row.
+_translated: dict[tuple[str, int, str], str] = {}
 
 
 def label(table: dict[str, object], key: str | None) -> str:
-    return str(table.get(key or "", key or ""))
+    memo = (str(get_locale()), id(table), key or "")
+    text = _translated.get(memo)
+    if text is None:
+        text = _translated[memo] = str(table.get(key or "", key or ""))
+    return text

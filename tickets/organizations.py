@@ -106,6 +106,20 @@ def members(org: Organization) -> list[Contact]:
     )
 
 
+def follow(contact: Contact) -> None:
+    """The contact's open tickets take the contact's organisation; closed ones keep their history."""
+    db.session.execute(
+        update(Ticket)
+        .where(
+            Ticket.tenant_id == contact.tenant_id,
+            Ticket.contact_id == contact.id,
+            Ticket.status.in_([s.value for s in OPEN_STATUSES]),
+        )
+        .values(organization_id=contact.organization_id)
+        .execution_options(synchronize_session="fetch")
+    )
+
+
 def set_organization(contact: Contact, org: Organization | None, *, ticket: Ticket | None = None) -> bool:
     """Move a contact to an organisation; their open tickets follow, closed ones keep their history."""
     new = org.id if org else None
@@ -114,16 +128,7 @@ def set_organization(contact: Contact, org: Organization | None, *, ticket: Tick
     if contact.organization_id == new:
         return False
     old, contact.organization_id = contact.organization_id, new
-    db.session.execute(
-        update(Ticket)
-        .where(
-            Ticket.tenant_id == contact.tenant_id,
-            Ticket.contact_id == contact.id,
-            Ticket.status.in_([s.value for s in OPEN_STATUSES]),
-        )
-        .values(organization_id=new)
-        .execution_options(synchronize_session="fetch")
-    )
+    follow(contact)
     if ticket is not None:
         record_event(
             ticket,

@@ -29,7 +29,44 @@
         var resolve = document.getElementById("resolve-button");
         if (resolve) resolve.click();
         break;
+      case "e":
+        var escalate = document.getElementById("escalate");
+        if (escalate) { escalate.open = true; document.getElementById("escalate-reason").focus(); event.preventDefault(); }
+        break;
+      case "x":
+        if (current >= 0) { var box = rows[current].querySelector("input[type=checkbox]"); if (box) box.checked = !box.checked; }
+        break;
+      case "t":
+        var next = document.getElementById("take-next");
+        if (next) next.click();
+        break;
       default: return;
     }
   });
+
+  // A macro's text, already filled in for this ticket, goes into the reply box.
+  var macro = document.querySelector("select[data-macro-target]");
+  if (macro) {
+    macro.addEventListener("change", function () {
+      var option = macro.options[macro.selectedIndex];
+      var box = document.getElementById(macro.dataset.macroTarget);
+      if (!option.dataset.text || !box) return;
+      box.value = box.value.replace(/\s+$/, "") + (box.value.trim() ? "\n\n" : "") + option.dataset.text;
+      document.getElementById("kind-reply").checked = true;
+      box.focus();
+    });
+  }
+
+  // The running timer on a ticket counts up while the page is open.
+  var timer = document.querySelector(".timer[data-started]");
+  if (timer) {
+    var started = Date.parse(timer.dataset.started);
+    var show = function () {
+      var s = Math.max(0, Math.floor((Date.now() - started) / 1000));
+      var h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), sec = s % 60;
+      timer.textContent = (h ? h + ":" + String(m).padStart(2, "0") : m) + ":" + String(sec).padStart(2, "0");
+    };
+    show();
+    setInterval(show, 1000);
+  }
 })();
