@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import Select, Text, cast, select, text, union_all, update
+from sqlalchemy import Select, Text, cast, func, select, text, union_all, update
 
 from core import audit, tenancy
 from core.errors import Conflict, NotFound, ValidationFailed
@@ -428,36 +428,58 @@ def _filtered(query: Select[Any], flt: InboxFilter) -> Select[Any]:
 
 
 def _open_by_due(tenant_ids: list[int], flt: InboxFilter, limit: int, offset: int) -> list[int]:
-    """Ids of open tickets by due time (no running clock last), merged from one ordered index
-    range per tenant: each branch reads `ix_tickets_tenant_id_due_at_open` in order and stops
-    after `offset + limit` rows, so the cost does not grow with the tenants' closed history or
-    their number of open tickets. (Neither SQLite nor PostgreSQL merges ordered scans over an
-    IN list by themselves; they would sort every open ticket of every tenant in scope.)"""
+    """Ids of open tickets by due time, those without a running clock last.
+
+    The running ones are merged from one ordered index range per tenant: each branch reads
+    `ix_tickets_tenant_id_due_at_open` in order and stops after `offset + limit` rows, so the cost
+    does not grow with the tenants' history or their number of open tickets. (Neither SQLite nor
+    PostgreSQL merges ordered scans over an IN list by themselves; they would sort every open
+    ticket of every tenant in scope.) Tickets without a clock (waiting for the customer) are
+    only read when the running ones do not fill the page.
+    """
     depth = offset + limit
-    branches = []
-    for tenant_id in tenant_ids:
-        base = _filtered(
-            select(Ticket.id, Ticket.due_at).where(Ticket.tenant_id == tenant_id, text(OPEN_PREDICATE)), flt
-        )
-        branches.append(
-            base.where(Ticket.due_at.is_not(None))
+    running = union_all(
+        *(
+            _filtered(
+                select(Ticket.id, Ticket.due_at).where(
+                    Ticket.tenant_id == tenant_id, text(OPEN_PREDICATE), Ticket.due_at.is_not(None)
+                ),
+                flt,
+            )
             .order_by(Ticket.due_at, Ticket.id)
             .limit(depth)
             .subquery()
             .select()
+            for tenant_id in tenant_ids
         )
-        branches.append(
-            base.where(Ticket.due_at.is_(None)).order_by(Ticket.id).limit(depth).subquery().select()
-        )
-    merged = union_all(*branches).subquery()
-    return list(
+    ).subquery()
+    ids = list(
         db.session.scalars(
-            select(merged.c.id)
-            .order_by(merged.c.due_at.is_(None), merged.c.due_at, merged.c.id)
-            .limit(limit)
-            .offset(offset)
+            select(running.c.id).order_by(running.c.due_at, running.c.id).limit(limit).offset(offset)
         )
     )
+    if len(ids) == limit:
+        return ids
+    waiting = _filtered(
+        select(Ticket.id).where(
+            Ticket.tenant_id.in_(tenant_ids), text(OPEN_PREDICATE), Ticket.due_at.is_(None)
+        ),
+        flt,
+    )
+    if ids or offset == 0:
+        skip = 0
+    else:  # a page past the running tickets: skip as many waiting ones as pages before it showed
+        counted = select(func.count()).select_from(
+            _filtered(
+                select(Ticket.id).where(
+                    Ticket.tenant_id.in_(tenant_ids), text(OPEN_PREDICATE), Ticket.due_at.is_not(None)
+                ),
+                flt,
+            ).subquery()
+        )
+        skip = max(0, offset - int(db.session.scalar(counted) or 0))
+    ids += db.session.scalars(waiting.order_by(Ticket.id).limit(limit - len(ids)).offset(skip))
+    return ids
 
 
 def inbox(flt: InboxFilter, *, limit: int = 50, offset: int = 0) -> list[tuple[Ticket, Tenant]]:

@@ -255,3 +255,17 @@ def test_a_contact_joins_an_organisation_from_the_ticket_and_new_colleagues_by_d
         jobs.commit()
     page = client.get(f"/agent/organizations/{org.id}").get_data(as_text=True)
     assert "Peter" in page
+
+
+def test_inbox_pages_run_from_due_tickets_into_those_waiting_for_the_customer(world: World) -> None:
+    with tenancy.system_scope():
+        made = [make_ticket(world.alpha, subject=f"Page {n}", key=f"p{n}") for n in range(5)]
+        for ticket in made[:2]:
+            tickets.set_status(ticket, Status.PENDING_CUSTOMER)
+    with tenancy.using(tenancy.tenants([world.alpha.id])):
+        flt = tickets.InboxFilter()
+        pages = [[t.id for t, _tenant in tickets.inbox(flt, limit=2, offset=n)] for n in (0, 2, 4)]
+    seen = [i for page in pages for i in page]
+    waiting = {made[0].id, made[1].id}
+    assert len(seen) == len(set(seen)) == 6  # the world's ticket and five more, each once
+    assert set(seen[-2:]) == waiting  # waiting for the customer: last
