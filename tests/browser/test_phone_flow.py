@@ -150,8 +150,11 @@ def test_french_phone_call_is_taken_logged_and_resolved_at_first_contact(
     page.locator("button[name=then][value=resolve]").click()
     expect(page.locator(".ticket-meta .status")).to_have_class(re.compile(r"\bstatus-resolved\b"))
     expect(page.locator(".ticket-meta .status")).to_have_text("Résolu")
-    expect(page.locator(".flashes")).to_contain_text("Réponse envoyée au nom du client.")
+    expect(page.locator(".flashes")).to_contain_text(
+        "Réponse enregistrée. Le client n'a pas d'adresse e-mail"
+    )
     expect(page.locator(".timeline .msg-reply")).to_contain_text("le courant est rétabli")
+    expect(page.locator("#fcr")).to_have_text("Résolu au premier contact")
 
     # The call ends; it leaves the screen pop.
     ended = _telephony(live_server, secret, "call.ended", call_id, duration_seconds=405)
