@@ -98,34 +98,44 @@ def dispatch_ready() -> None:
     session.info["jobs_dispatching"] = True
     try:
         while ready := session.info.pop("jobs_ready", None):
-            for call in ready:
-                _dispatch(call)
+            if current_app.config["JOBS_INLINE"]:
+                for call in ready:
+                    _run_inline(call)
+            else:
+                _enqueue(ready)
     finally:
         session.info.pop("jobs_dispatching", None)
 
 
-def _dispatch(call: Call) -> None:
-    if current_app.config["JOBS_INLINE"]:
-        try:
-            execute(call.name, call.tenant_id, call.args)
-        except Exception:
-            # The job's own rows keep its state; the scheduler's sweeps retry it.
-            log.exception("inline job %s failed", call.name)
-        return
-    job_ = _registry[call.name]
+def _run_inline(call: Call) -> None:
+    try:
+        execute(call.name, call.tenant_id, call.args)
+    except Exception:
+        # The job's own rows keep its state; the scheduler's sweeps retry it.
+        log.exception("inline job %s failed", call.name)
+
+
+def _enqueue(calls: list[Call]) -> None:
+    """Hand a commit's calls to RQ in one Redis round trip (MULTI/EXEC), not two per job."""
     try:
         from rq import Retry
 
-        queue(call.queue).enqueue_call(
-            execute,
-            args=(call.name, call.tenant_id, call.args),
-            retry=Retry(max=job_.retries, interval=list(RETRY_INTERVALS[: job_.retries]))
-            if job_.retries
-            else None,
-            description=f"{call.name} tenant={call.tenant_id}",
-        )
+        with redis_connection().pipeline() as pipe:
+            for call in calls:
+                job_ = _registry[call.name]
+                queue(call.queue).enqueue_call(
+                    execute,
+                    args=(call.name, call.tenant_id, call.args),
+                    retry=Retry(max=job_.retries, interval=list(RETRY_INTERVALS[: job_.retries]))
+                    if job_.retries
+                    else None,
+                    description=f"{call.name} tenant={call.tenant_id}",
+                    pipeline=pipe,
+                )
+            pipe.execute()
     except Exception:
-        log.exception("could not enqueue %s; its sweep will re-enqueue it", call.name)
+        names = ", ".join(sorted({call.name for call in calls}))
+        log.exception("could not enqueue %s; the sweeps will re-enqueue", names)
 
 
 def redis_connection(app: Flask | None = None) -> Any:

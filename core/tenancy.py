@@ -15,6 +15,7 @@ Views never filter by tenant themselves; that is how leaks happen.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar, Token
@@ -22,7 +23,8 @@ from dataclasses import dataclass
 from itertools import chain
 from typing import Any
 
-from sqlalchemy import ForeignKey, Integer, event, false, or_
+from sqlalchemy import ForeignKey, Integer, any_, bindparam, event, false, or_
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import (
     Mapped,
@@ -145,8 +147,31 @@ class TenantRoot:
 SCOPED_BASES = (TenantScoped, SharedOrTenantScoped, TenantRoot)
 
 
-def _criteria(ids: tuple[int, ...]) -> list[Any]:
-    return [
+@functools.lru_cache(maxsize=1024)
+def _criteria(tenant_ids: frozenset[int], array: bool) -> tuple[Any, ...]:
+    """The loader criteria of a scope, built once per scope: they are immutable and shared.
+
+    On PostgreSQL the ids travel as one array parameter (`tenant_id = ANY(...)`), so the SQL is
+    the same for every scope and nothing is re-rendered per execution; an IN list would be
+    expanded into one bound parameter per tenant on every statement. SQLite has no arrays.
+    """
+    # The lambdas must name the ids (or their parameter) directly: SQLAlchemy caches a lambda's
+    # SQL per code object and tracks only its closure variables as the values that change.
+    ids = tuple(sorted(tenant_ids))
+    if array:
+        param = bindparam("tenant_ids", value=list(ids), type_=ARRAY(Integer), unique=True)
+        return (
+            with_loader_criteria(
+                TenantScoped, lambda cls: cls.tenant_id == any_(param), include_aliases=True
+            ),
+            with_loader_criteria(
+                SharedOrTenantScoped,
+                lambda cls: or_(cls.tenant_id.is_(None), cls.tenant_id == any_(param)),
+                include_aliases=True,
+            ),
+            with_loader_criteria(TenantRoot, lambda cls: cls.id == any_(param), include_aliases=True),
+        )
+    return (
         with_loader_criteria(TenantScoped, lambda cls: cls.tenant_id.in_(ids), include_aliases=True),
         with_loader_criteria(
             SharedOrTenantScoped,
@@ -154,11 +179,12 @@ def _criteria(ids: tuple[int, ...]) -> list[Any]:
             include_aliases=True,
         ),
         with_loader_criteria(TenantRoot, lambda cls: cls.id.in_(ids), include_aliases=True),
-    ]
+    )
 
 
-def _nothing() -> list[Any]:
-    return [with_loader_criteria(base, lambda cls: false(), include_aliases=True) for base in SCOPED_BASES]
+_NOTHING = tuple(
+    with_loader_criteria(base, lambda cls: false(), include_aliases=True) for base in SCOPED_BASES
+)
 
 
 @event.listens_for(Session, "do_orm_execute")
@@ -170,11 +196,12 @@ def _scope_statements(state: ORMExecuteState) -> None:
         touched = [m.class_.__name__ for m in state.all_mappers if issubclass(m.class_, SCOPED_BASES)]
         if touched:
             raise MissingTenancyContext(f"query on {', '.join(touched)} without a tenancy scope")
-        state.statement = state.statement.options(*_nothing())
+        state.statement = state.statement.options(*_NOTHING)
         return
     if scope.all_tenants:
         return
-    state.statement = state.statement.options(*_criteria(tuple(sorted(scope.tenant_ids))))
+    postgres = state.session.get_bind(**state.bind_arguments).dialect.name == "postgresql"
+    state.statement = state.statement.options(*_criteria(scope.tenant_ids, postgres))
 
 
 def _owners(obj: object) -> list[int | None] | None:

@@ -12,8 +12,23 @@ def _int(name, default):
     return int(os.environ.get(name) or default)
 
 
+def _bool(name, default):
+    value = os.environ.get(name)
+    return default if not value else value.strip().lower() in {"1", "true", "yes", "on"}
+
+
 # Behind a load balancer: listen on every interface, on the port the platform hands out.
 bind = f"0.0.0.0:{_int('PORT', 8000)}"
+
+# Each worker listens on its own SO_REUSEPORT socket and the kernel spreads new connections over
+# them. With one shared socket the first worker to wake accepts a whole burst, and long-lived
+# keep-alive connections (nginx's upstream pool, API clients) stay piled on it: one process,
+# one core because of the GIL, while the others idle (bench/create_api.py saw 16 connections
+# to one worker and 0 to the other, at half the throughput). Caveats: a second gunicorn on the
+# same port binds too instead of failing, and connections still in a stopping worker's accept
+# queue are reset, which is one more reason to replace workers rarely (max_requests below).
+# GUNICORN_REUSE_PORT=0 goes back to one socket shared by all workers.
+reuse_port = _bool("GUNICORN_REUSE_PORT", True)
 
 # Processes: the classic 2 x cores + 1, capped because every worker keeps its own SQLAlchemy
 # pool (up to 15 connections); nodes x workers x pool must stay under PostgreSQL's (or
@@ -36,9 +51,12 @@ graceful_timeout = _int("GUNICORN_GRACEFUL_TIMEOUT", 30)
 keepalive = _int("GUNICORN_KEEPALIVE", 75)
 
 # Replace each worker after about this many requests: bounds slow memory growth (caches,
-# fragmentation). The jitter keeps the workers from all restarting at the same moment.
-max_requests = _int("GUNICORN_MAX_REQUESTS", 1000)
-max_requests_jitter = _int("GUNICORN_MAX_REQUESTS_JITTER", 100)
+# fragmentation). The jitter keeps the workers from all restarting at the same moment. A new
+# worker imports and builds the app again (about 1.5 s of CPU), so at hundreds of requests per
+# second 1000 meant a restart every few seconds; RSS stays flat at about 105 MB over 5,000
+# ticket creations per worker (bench/create_api.py), so restarting rarely costs no memory.
+max_requests = _int("GUNICORN_MAX_REQUESTS", 20000)
+max_requests_jitter = _int("GUNICORN_MAX_REQUESTS_JITTER", 2000)
 
 # Trust X-Forwarded-Proto only from the proxy. The app's client-IP handling (rate limits,
 # audit) is ProxyFix, set with TRUSTED_PROXIES in the environment.

@@ -16,7 +16,7 @@ from flask import current_app, render_template
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 
 from core import audit, tenancy
 from core.auth.models import ApiToken, User, new_session_token
@@ -282,16 +282,20 @@ def issue_token(user: User, name: str = "api") -> tuple[str, ApiToken]:
     return raw, token
 
 
+# Built once: every API request runs it, and building the statement costs more than running it.
+_TOKEN_LOOKUP = (
+    select(ApiToken, User)
+    .join(User, User.id == ApiToken.user_id)
+    .where(ApiToken.token_hash == bindparam("token_hash"))
+)
+
+
 def user_for_token(raw: str) -> tuple[User, ApiToken] | None:
     if not raw.startswith("fl_") or len(raw) > 100:
         return None
     now = utcnow()
     with tenancy.system_scope():
-        row = db.session.execute(
-            select(ApiToken, User)
-            .join(User, User.id == ApiToken.user_id)
-            .where(ApiToken.token_hash == _digest(raw))
-        ).first()
+        row = db.session.execute(_TOKEN_LOOKUP, {"token_hash": _digest(raw)}).first()
     if row is None:
         return None
     token, user = row

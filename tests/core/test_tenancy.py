@@ -102,3 +102,14 @@ def test_scope_values_for_row_level_security() -> None:
     assert tenancy.tenants([3, 1]).rls_value == "1,3"
     assert tenancy.SYSTEM.rls_value == "*"
     assert tenancy.tenants([]).rls_value == ""
+
+
+def test_the_same_statement_under_two_scopes_sees_each_scopes_rows(world: World) -> None:
+    """The loader criteria are cached per scope; a cached statement must not keep the first ids."""
+    query = select(Tenant.slug).order_by(Tenant.slug)
+    with tenancy.using(tenancy.tenants([world.alpha.id])):
+        assert list(db.session.scalars(query)) == ["alpha"]
+    with tenancy.using(tenancy.tenants([world.beta.id])):
+        assert list(db.session.scalars(query)) == ["beta"]
+    with tenancy.using(tenancy.tenants([world.alpha.id, world.beta.id])):
+        assert list(db.session.scalars(query)) == ["alpha", "beta"]
