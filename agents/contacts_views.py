@@ -9,7 +9,9 @@ from werkzeug.wrappers import Response
 
 from agents.views import bp, workspace
 from core.errors import NotFound, ValidationFailed
+from core.extensions import db
 from tenants import services as tenants
+from tenants.models import Tenant
 from tickets import contacts, organizations
 from tickets import services as tickets
 
@@ -34,7 +36,7 @@ def contacts_page() -> str:
 
 def _contact_page(contact_id: int, status: int = 200) -> tuple[str, int]:
     contact = contacts.get(contact_id)
-    tenant = next(t for t in tenants.visible_tenants() if t.id == contact.tenant_id)
+    tenant = db.session.get_one(Tenant, contact.tenant_id)
     return (
         render_template(
             "agents/contact.html",
@@ -68,15 +70,10 @@ def update_contact_page(contact_id: int) -> Response | tuple[str, int]:
     changes = {name: request.form.get(name, "") for name in contacts.EDITABLE if name in request.form}
     try:
         changed = contacts.update_contact(contact, changes)
-        choice = request.form.get("organization", "")
         if "organization" in request.form:
-            if choice == "new":
-                org = organizations.create(
-                    contact.tenant_id,
-                    organizations.OrganizationInput(name=request.form.get("organization_name", "")),
-                )
-            else:
-                org = organizations.get(int(choice)) if choice.isdigit() else None
+            org = organizations.chosen(
+                contact.tenant_id, request.form["organization"], request.form.get("organization_name", "")
+            )
             changed = organizations.set_organization(contact, org) or changed
     except (ValidationFailed, NotFound) as exc:
         _flash_errors(exc)
@@ -148,7 +145,7 @@ def _org_page(organization_id: int, status: int = 200) -> tuple[str, int]:
         render_template(
             "agents/organization.html",
             org=org,
-            tenant=next(t for t in tenants.visible_tenants() if t.id == org.tenant_id),
+            tenant=db.session.get_one(Tenant, org.tenant_id),
             members=organizations.members(org),
         ),
         status,

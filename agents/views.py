@@ -332,21 +332,16 @@ def update_contact(ticket_id: int) -> Response | tuple[str, int]:
     try:
         changed = contacts.update_contact(contact, changes, ticket=ticket)
         if "organization" in request.form:
-            org = _organization(ticket.tenant_id, request.form.get("organization", ""), request.form)
+            org = organizations.chosen(
+                ticket.tenant_id,
+                request.form.get("organization", ""),
+                request.form.get("organization_name", ""),
+            )
             changed = organizations.set_organization(contact, org, ticket=ticket) or changed
     except (ValidationFailed, NotFound) as exc:
         return _failed(ticket_id, exc)
     flash(_("Contact saved.") if changed else _("Nothing changed."), "success")
     return _back(ticket_id)
-
-
-def _organization(tenant_id: int, choice: str, form: dict[str, str]) -> Organization | None:
-    """The organisation chosen in a form: an existing one, a new one by name, or none."""
-    if choice == "new":
-        return organizations.create(
-            tenant_id, organizations.OrganizationInput(name=form.get("organization_name", ""))
-        )
-    return organizations.get(int(choice)) if choice.isdigit() else None
 
 
 @bp.route("/tickets/<int:ticket_id>/calls", methods=["POST"])

@@ -8,7 +8,7 @@ from typing import Any
 from email_validator import EmailNotValidError, validate_email
 from flask_babel import gettext as _
 from flask_babel import ngettext
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import ColumnElement, func, or_, select, update
 
 from core import audit
 from core.errors import NotFound, ValidationFailed
@@ -125,6 +125,21 @@ def get(contact_id: int) -> Contact:
     return contact
 
 
+def matching(q: str) -> ColumnElement[bool] | None:
+    """Contacts whose name, e-mail or phone contains what an agent typed; None for an empty query."""
+    needle = q.strip().lower()
+    if not needle:
+        return None
+    conditions = [
+        func.lower(Contact.name).contains(needle, autoescape=True),
+        func.lower(Contact.email).contains(needle, autoescape=True),
+    ]
+    digits = re.sub(r"[^0-9+]", "", needle)
+    if len(digits) >= 3:
+        conditions.append(Contact.phone.contains(digits, autoescape=True))
+    return or_(*conditions)
+
+
 def search(q: str = "", tenant_id: int | None = None, limit: int = 50) -> list[Contact]:
     """Contacts by name, e-mail or phone (what an agent types while the customer talks)."""
     query = (
@@ -135,16 +150,9 @@ def search(q: str = "", tenant_id: int | None = None, limit: int = 50) -> list[C
     )
     if tenant_id is not None:
         query = query.where(Contact.tenant_id == tenant_id)
-    needle = q.strip().lower()
-    if needle:
-        digits = re.sub(r"[^0-9+]", "", needle)
-        conditions = [
-            func.lower(Contact.name).contains(needle, autoescape=True),
-            func.lower(Contact.email).contains(needle, autoescape=True),
-        ]
-        if len(digits) >= 3:
-            conditions.append(Contact.phone.contains(digits, autoescape=True))
-        query = query.where(or_(*conditions))
+    condition = matching(q)
+    if condition is not None:
+        query = query.where(condition)
     return list(db.session.scalars(query))
 
 

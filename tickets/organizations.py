@@ -81,6 +81,14 @@ def listing(tenant_id: int | None = None, q: str = "", limit: int = 100) -> list
     return list(db.session.scalars(query))
 
 
+def chosen(tenant_id: int, choice: str, new_name: str = "") -> Organization | None:
+    """The organisation picked in a form: an existing one by id, `new` (created from `new_name`),
+    or none."""
+    if choice == "new":
+        return create(tenant_id, OrganizationInput(name=new_name))
+    return get(int(choice)) if choice.isdigit() else None
+
+
 def by_domain(tenant_id: int, email: str) -> Organization | None:
     domain = email.rpartition("@")[2].lower()
     if not domain:
