@@ -4,13 +4,19 @@ from __future__ import annotations
 
 from flask import Flask
 
+from core.cli import EMBEDDED
+
 
 def init_app(app: Flask) -> None:
-    from channels import hooks, webform
+    # Importing `models` and `mail_inbound` registers the mailbox model and the e-mail processor.
+    from channels import cli, hooks, mail_api, mail_inbound, models, webform  # noqa: F401
     from core.extensions import csrf
 
     app.register_blueprint(webform.bp)
     app.register_blueprint(hooks.bp)
+    app.register_blueprint(mail_api.bp)
+    app.cli.add_command(cli.channels_group)
+    app.extensions.setdefault(EMBEDDED, []).append(cli.start_embedded_smtp)
     # A public form embedded on the client's own site has no session to protect: a third-party
     # iframe does not get our cookies. Spam is held off by the honeypot and the rate limit.
     csrf.exempt(webform.bp)

@@ -71,15 +71,22 @@ def jobs_group() -> None:
 @jobs_group.command("worker")
 @click.option("--queues", default=",".join(QUEUES), show_default=True)
 @click.option("--burst", is_flag=True, help="Stop when the queues are empty.")
+@click.option("--fork", is_flag=True, help="Fork a work horse per job (isolation at ~10x the cost).")
 @with_appcontext
-def jobs_worker(queues: str, burst: bool) -> None:
-    """Run an RQ worker inside the application context (needs REDIS_URL)."""
+def jobs_worker(queues: str, burst: bool, fork: bool) -> None:
+    """Run an RQ worker inside the application context (needs REDIS_URL).
+
+    By default jobs run in the worker process itself: our jobs are short, commit or roll back
+    their own session, and a fork per job (with a fresh database connection) costs more than
+    the job. `--fork` is for queues whose jobs might leak memory or hang in C code.
+    """
     if not current_app.config["REDIS_URL"]:
         raise click.UsageError("REDIS_URL is not set: jobs run inline in the web process.")
-    from rq import Worker
+    from rq import SimpleWorker, Worker
 
     names = [name.strip() for name in queues.split(",") if name.strip()]
-    worker = Worker(names, connection=jobs.redis_connection())
+    worker_class = Worker if fork else SimpleWorker
+    worker = worker_class(names, connection=jobs.redis_connection())
     worker.work(burst=burst, with_scheduler=True)
 
 
@@ -105,6 +112,11 @@ def jobs_tick() -> None:
     click.echo(", ".join(started) or "nothing due")
 
 
+# Domain packages add what else the embedded server runs (the SMTP listener) to this list of
+# `start(app)` callables; the kernel does not import them.
+EMBEDDED = "firstline_embedded"
+
+
 @click.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option(
@@ -118,6 +130,8 @@ def serve(host: str, port: int) -> None:
     app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
     if app.config["SCHEDULER_IN_PROCESS"]:
         scheduler.start_in_process(app)
+    for start in app.extensions.get(EMBEDDED, []):
+        start(app)
     click.echo(f"Firstline is serving on http://{host}:{port}/  (Ctrl+C stops it)")
     run_simple(host, port, app, threaded=True, use_reloader=False, use_debugger=False)
 

@@ -69,6 +69,14 @@ def load(env: Mapping[str, str] | None = None, **overrides: object) -> dict[str,
         "SMTP_TIMEOUT": float(env.get("SMTP_TIMEOUT", "10")),
         "MAIL_FROM": env.get("MAIL_FROM", "Firstline <no-reply@firstline.example>"),
         "MAIL_DROP_DIR": str(instance / "outgoing-mail"),
+        # Inbound mail: the largest message accepted (SMTP refuses bigger ones at DATA), the token
+        # an MTA pipe presents to POST /api/v1/inbound/email, and the listener `flask serve` starts.
+        "MAIL_MAX_BYTES": int(env.get("MAIL_MAX_BYTES", str(40 * 1024 * 1024))),
+        "MAIL_INGEST_TOKEN": env.get("MAIL_INGEST_TOKEN") or None,
+        "SMTP_LISTEN": env.get("SMTP_LISTEN", "127.0.0.1:2525"),
+        "IMAP_TIMEOUT": float(env.get("IMAP_TIMEOUT", "30")),
+        "IMAP_BATCH": int(env.get("IMAP_BATCH", "100")),
+        "ENCRYPTION_KEY": env.get("ENCRYPTION_KEY") or None,
         "STRIPE_SECRET_KEY": env.get("STRIPE_SECRET_KEY") or None,
         "STRIPE_WEBHOOK_SECRET": env.get("STRIPE_WEBHOOK_SECRET") or None,
         "STRIPE_API_BASE": env.get("STRIPE_API_BASE") or None,
@@ -127,6 +135,12 @@ def check_production(config: Mapping[str, object]) -> list[Finding]:
         findings.append(Finding("REDIS_URL", "jobs run inline in the web process."))
     if not os.environ.get("SECRET_KEY"):
         findings.append(Finding("SECRET_KEY", "generated into instance/; set it for every node."))
+    if not os.environ.get("ENCRYPTION_KEY"):
+        findings.append(
+            Finding("ENCRYPTION_KEY", "derived from SECRET_KEY; rotating it loses mailbox passwords.")
+        )
+    if not config.get("MAIL_INGEST_TOKEN"):
+        findings.append(Finding("MAIL_INGEST_TOKEN", "the raw-mail endpoint for MTA pipes is off."))
     if not config.get("SMTP_HOST"):
         findings.append(Finding("SMTP_HOST", "outgoing mail is written to files, not sent."))
     if not config.get("SESSION_COOKIE_SECURE"):

@@ -46,6 +46,10 @@ class Tenant(TenantRoot, db.Model):
     # Minutes per priority, {"first_response": {"urgent": 60, ...}, "resolution": {...}};
     # what is missing falls back to tickets.sla.DEFAULT_TARGETS.
     sla_targets: Mapped[dict[str, dict[str, int]]] = mapped_column(JSON, default=dict)
+    # Confirm a new e-mail/web-form ticket to the customer; per language, the client's own text
+    # (placeholders {ticket_number}, {contact_name}, {subject}); empty uses the built-in one.
+    acknowledge: Mapped[bool] = mapped_column(Boolean, default=True)
+    acknowledgements: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     @property

@@ -9,6 +9,7 @@ picked up, so a contact that arrives while Redis is down is processed when it co
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -22,6 +23,7 @@ from agents import routing
 from billing import usage
 from billing.models import UsageKind
 from core import scheduler
+from core.errors import Conflict, NotFound
 from core.extensions import db
 from core.jobs import job
 from core.mail import send_email
@@ -30,10 +32,22 @@ from i18n.detect import detect
 from tenants import services as tenants
 from tenants.models import Tenant
 from tickets import contacts
-from tickets.models import Attachment, Category, Channel, InboundRecord, InboundStatus, Ticket
-from tickets.services import NewTicket, display_number, open_ticket
+from tickets.macros import fill
+from tickets.models import (
+    Attachment,
+    Category,
+    Channel,
+    Contact,
+    InboundRecord,
+    InboundStatus,
+    Message,
+    MessageKind,
+    Ticket,
+)
+from tickets.services import NewTicket, add_message, display_number, open_ticket
 
 log = logging.getLogger(__name__)
+OUTCOME_NEW = "new_ticket"
 MAX_ATTEMPTS = 5
 RETRY_AFTER = timedelta(seconds=60)
 
@@ -54,10 +68,12 @@ class InboundContact:
     acknowledge: bool = True  # send the customer a confirmation with the ticket number
     attachment_ids: list[int] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
+    message_id: str | None = None  # e-mail: the Message-ID later replies refer to
 
 
-def receive(tenant_id: int, contact: InboundContact) -> InboundRecord:
-    """Store the contact; the same external id twice returns the first record."""
+def receive(tenant_id: int, contact: InboundContact, *, raw: bytes | None = None) -> InboundRecord:
+    """Store the contact (and the transport's raw bytes, if any); the same external id twice
+    returns the first record."""
     existing = db.session.scalar(
         select(InboundRecord).where(
             InboundRecord.tenant_id == tenant_id,
@@ -75,6 +91,7 @@ def receive(tenant_id: int, contact: InboundContact) -> InboundRecord:
         channel=contact.channel.value,
         external_id=contact.external_id[:200],
         payload=payload,
+        raw=raw,
     )
     db.session.add(record)
     db.session.flush()
@@ -89,9 +106,30 @@ def receive(tenant_id: int, contact: InboundContact) -> InboundRecord:
     return record
 
 
+def ticket_of(record_id: int) -> int | None:
+    """The ticket a record became, if it has been processed yet."""
+    return db.session.scalar(select(InboundRecord.ticket_id).where(InboundRecord.id == record_id))
+
+
 @job("default", retries=0)
 def process_inbound(tenant_id: int, record_id: int) -> int | None:
     return process(record_id)
+
+
+Processor = Callable[[InboundRecord], "Ticket | None"]
+_processors: dict[str, Processor] = {}
+
+
+def processor(channel: Channel) -> Callable[[Processor], Processor]:
+    """Register how a channel's records become tickets (e-mail threads, bounces, loops); the
+    default opens a ticket from the stored `InboundContact`. A processor returns the ticket, or
+    None when the record is deliberately not one (it sets `record.outcome` to say why)."""
+
+    def register(fn: Processor) -> Processor:
+        _processors[channel.value] = fn
+        return fn
+
+    return register
 
 
 def process(record_id: int) -> int | None:
@@ -99,22 +137,34 @@ def process(record_id: int) -> int | None:
     record = db.session.get(InboundRecord, record_id, with_for_update=True)
     if record is None:
         return None
-    if record.status == InboundStatus.PROCESSED.value:
+    if record.status in (InboundStatus.PROCESSED.value, InboundStatus.IGNORED.value):
         return record.ticket_id
     record.attempts += 1
     try:
         with db.session.begin_nested():
-            ticket = _make_ticket(record)
+            ticket = _processors.get(record.channel, _make_ticket)(record)
     except Exception as exc:
         log.exception("inbound %s failed", record.id)
         record.status = InboundStatus.FAILED.value
         record.error = f"{type(exc).__name__}: {exc}"[:2000]
         return None
-    record.status = InboundStatus.PROCESSED.value
-    record.ticket_id = ticket.id
+    record.status = InboundStatus.PROCESSED.value if ticket is not None else InboundStatus.IGNORED.value
+    record.ticket_id = ticket.id if ticket is not None else None
     record.processed_at = utcnow()
     record.error = None
-    return ticket.id
+    return record.ticket_id
+
+
+def retry(record_id: int) -> None:
+    """A supervisor's retry button: a failed record gets a fresh round of attempts."""
+    record = db.session.get(InboundRecord, record_id)
+    if record is None:
+        raise NotFound(_("Not found."))
+    if record.status != InboundStatus.FAILED.value:
+        raise Conflict(_("Only a failed contact can be retried."))
+    record.attempts = 0
+    record.status = InboundStatus.RECEIVED.value
+    process_inbound.enqueue(record.tenant_id, record.id)
 
 
 def _make_ticket(record: InboundRecord) -> Ticket:
@@ -125,6 +175,13 @@ def _make_ticket(record: InboundRecord) -> Ticket:
             "category": Category(record.payload["category"]),
         }
     )
+    record.outcome = OUTCOME_NEW
+    return open_from(record, data)[0]
+
+
+def open_from(record: InboundRecord, data: InboundContact) -> tuple[Ticket, Message]:
+    """A new ticket for a contact: language, contact, ticket, attachments, usage, routing and
+    the acknowledgement. Every channel's new tickets come through here."""
     tenant = db.session.get_one(Tenant, record.tenant_id)
     language = (
         data.language
@@ -146,6 +203,7 @@ def _make_ticket(record: InboundRecord) -> Ticket:
             data=data.extra,
         )
     )
+    message.email_message_id = data.message_id
     db.session.execute(
         update(Attachment)
         .where(Attachment.tenant_id == record.tenant_id, Attachment.inbound_id == record.id)
@@ -161,27 +219,41 @@ def _make_ticket(record: InboundRecord) -> Ticket:
     )
     if tenant.auto_assign:
         routing.auto_assign(ticket)
-    if data.acknowledge and contact.email:
-        _acknowledge(tenant, ticket, contact.email)
-    return ticket
+    if data.acknowledge and tenant.acknowledge and contact.email and contact.email_failing_since is None:
+        _acknowledge(tenant, ticket, contact, message)
+    return ticket, message
 
 
-def _acknowledge(tenant: Tenant, ticket: Ticket, email: str) -> None:
+def _acknowledge(tenant: Tenant, ticket: Ticket, contact: Contact, message: Message) -> None:
     number = display_number(tenant, ticket)
+    own = tenant.acknowledgements.get(ticket.language) if tenant.acknowledgements else None
     with force_locale(ticket.language):
         subject = _("[%(number)s] We have received your message", number=number)
-        text = render_template(
-            "tickets/email/acknowledgement.txt", tenant=tenant, ticket=ticket, number=number
-        )
-    send_email(
-        to=email,
+        if own:
+            signature = tenant.text_for(tenant.signatures, ticket.language)[0]
+            values = {"ticket_number": number, "contact_name": contact.name or "", "subject": ticket.subject}
+            text = fill(own, values) + (f"\n\n-- \n{signature}" if signature else "")
+        else:
+            text = render_template(
+                "tickets/email/acknowledgement.txt", tenant=tenant, ticket=ticket, number=number
+            )
+    sent = send_email(
+        to=str(contact.email),
         subject=subject,
         text=text,
         tenant_id=tenant.id,
         sender=tenants.sender_of(tenant),
-        headers={"Auto-Submitted": "auto-replied"},
+        headers={"Auto-Submitted": "auto-replied", "X-Auto-Response-Suppress": "All"},
         dedupe_key=f"ack:{tenant.id}:{ticket.id}",
+        in_reply_to=message.email_message_id,
+        references=[message.email_message_id] if message.email_message_id else None,
     )
+    # On the ticket's timeline, and findable by its Message-ID: a customer may answer the
+    # acknowledgement, a mail server may bounce it.
+    with force_locale(ticket.language):
+        note = _("Acknowledgement sent to %(address)s.", address=contact.email)
+    system = add_message(ticket, MessageKind.SYSTEM, note)
+    system.email_message_id = sent.payload["message_id"]
 
 
 def retry_due(now: datetime | None = None, limit: int = 200) -> int:

@@ -156,7 +156,12 @@ def values_for(ticket: Ticket, agent_name: str) -> Mapping[str, str]:
 
 
 def render(macro: Macro, values: Mapping[str, str]) -> str:
-    return PLACEHOLDER_RE.sub(lambda m: values.get(m.group(1), m.group(0)), macro.body)
+    return fill(macro.body, values)
+
+
+def fill(text: str, values: Mapping[str, str]) -> str:
+    """Placeholders replaced; an unknown one is left as written (never evaluated)."""
+    return PLACEHOLDER_RE.sub(lambda m: values.get(m.group(1), m.group(0)), text)
 
 
 def follow_up(ticket: Ticket, macro: Macro) -> Status | None:

@@ -6,7 +6,18 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.extensions import db
@@ -99,6 +110,9 @@ class Contact(TenantScoped, db.Model):
     contract_number: Mapped[str | None] = mapped_column(String(100))
     notes: Mapped[str | None] = mapped_column(Text)
     merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id", ondelete="SET NULL"))
+    # Set by a bounce: replies to this address are not arriving (cleared when they write again).
+    email_failing_since: Mapped[datetime | None]
+    email_failure: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
@@ -247,6 +261,7 @@ class InboundStatus(StrEnum):
     RECEIVED = "received"
     PROCESSED = "processed"
     FAILED = "failed"
+    IGNORED = "ignored"  # kept, deliberately not a ticket (our own mail back, a stray bounce)
 
 
 class InboundRecord(TenantScoped, db.Model):
@@ -270,6 +285,10 @@ class InboundRecord(TenantScoped, db.Model):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     error: Mapped[str | None] = mapped_column(Text)
     ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id", ondelete="SET NULL"))
+    # What processing made of it (new ticket, threaded, bounce, loop...), for the supervisors.
+    outcome: Mapped[str | None] = mapped_column(String(40))
+    # The transport's bytes as they arrived (e-mail: the RFC 822 message), loaded only on demand.
+    raw: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
     processed_at: Mapped[datetime | None]
 

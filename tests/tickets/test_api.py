@@ -58,7 +58,7 @@ def test_reply_note_and_status_changes(client: FlaskClient, world: World) -> Non
     assert ticket["status"] == "resolved"
     assert ticket["first_contact_resolution"] is True
     kinds = [m["kind"] for m in api.get(f"{path}/messages").get_json()["data"]]
-    assert kinds == ["inbound", "note", "reply"]
+    assert kinds == ["inbound", "system", "note", "reply"]  # system: the acknowledgement
     assert api.patch(path, json={"status": "closed"}).status_code == 200
     conflict = api.patch(path, json={"status": "open"})
     assert conflict.status_code == 409

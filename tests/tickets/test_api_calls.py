@@ -78,7 +78,7 @@ def test_log_a_call_on_a_ticket_books_its_time(client: FlaskClient, world: World
         "duration_seconds": 270,
         "outcome": "solved",
     }
-    assert [m["kind"] for m in api.get(f"{path}/messages").get_json()["data"]] == ["inbound", "call_log"]
+    assert [m["kind"] for m in api.get(f"{path}/messages").get_json()["data"]] == ["inbound", "system", "call_log"]
     assert api.get(path).get_json()["time_spent_seconds"] == 270
     entries = api.get(f"{path}/time").get_json()["data"]
     assert [(e["source"], e["seconds"], e["user_id"]) for e in entries] == [
@@ -117,7 +117,7 @@ def test_call_log_validation(client: FlaskClient, world: World) -> None:
     assert set(missing) == {"caller", "dialled", "duration_seconds", "outcome"}
     assert (
         api.get(f"/api/v1/tickets/{world.alpha_ticket.id}/messages").get_json()["data"][-1]["kind"]
-        == "inbound"
+        == "system"  # the acknowledgement; no call log was added
     )
 
 

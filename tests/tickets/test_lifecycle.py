@@ -65,7 +65,7 @@ def test_reply_is_mailed_in_the_clients_name_and_threads(world: World, smtp_to) 
     assert "Alpha AG" in mail["From"]
     assert "support@alpha.example" in mail["From"]
     assert mail["Subject"].startswith(f"[ALPHA-{ticket.number}]")
-    assert "Alpha Kundendienst" in mail.get_content()
+    assert "Alpha Kundendienst" in mail.get_body(("plain",)).get_content()
 
 
 def test_internal_notes_are_never_sent(world: World, smtp_to) -> None:

@@ -1,0 +1,318 @@
+"""Inbound e-mail, whichever way it arrives (SMTP listener, IMAP poll, MTA pipe): the raw
+message is stored for each tenant it is addressed to, then processed by the intake's job.
+
+Processing threads it onto a ticket (In-Reply-To/References against stored Message-IDs, then
+`[PREFIX-1042]` in the subject), or opens a new one; bounces are attached to the ticket they
+bounced from and mark the address as failing; our own mail coming back is kept but ignored;
+auto-replies and bulk mail never get an acknowledgement.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from email.parser import BytesHeaderParser
+from email.policy import compat32
+from email.utils import getaddresses
+
+from flask import current_app
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from channels.mail_noise import Noise, classify
+from channels.mail_parse import TICKET_REF_RE, ParsedMail, Unparseable, parse
+from core import jobs, tenancy
+from core.extensions import db
+from core.models_base import utcnow
+from tenants import services as tenants
+from tenants.models import ChannelKind, Tenant
+from tickets import attachments, contacts, intake
+from tickets import services as tickets
+from tickets.models import Attachment, Channel, Contact, InboundRecord, Message, MessageKind, Status, Ticket
+
+OUTCOME_THREADED = "threaded"
+OUTCOME_FOLLOW_UP = "follow_up"  # a reply to a closed ticket: a new ticket, related to it
+OUTCOME_BOUNCE = "bounce"
+OUTCOME_BOUNCE_UNMATCHED = "bounce_unmatched"
+OUTCOME_LOOP = "loop"
+# Never stored as attachments, whatever the sender claims (agents would open them).
+BLOCKED_EXTENSIONS = {
+    "exe", "bat", "cmd", "com", "scr", "pif", "vbs", "vbe", "js", "jse", "wsf", "msi", "ps1", "jar",
+    "lnk", "hta", "cpl",
+}  # fmt: skip
+
+
+class UnknownRecipient(LookupError):
+    """No tenant has a support address among the recipients: refused, not stored."""
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """Where one message went: a record per tenant addressed."""
+
+    tenant_id: int
+    record_id: int
+
+
+def recipients_from_headers(raw: bytes) -> list[str]:
+    """Envelope recipients are authoritative; without them (a pipe that does not pass them),
+    the addresses in the header block."""
+    headers = BytesHeaderParser(policy=compat32).parsebytes(raw[:65536], headersonly=True)
+    values = []
+    for name in ("delivered-to", "x-original-to", "envelope-to", "to", "cc"):
+        values += [str(v) for v in headers.get_all(name) or []]
+    return [addr.lower() for _n, addr in getaddresses(values) if "@" in addr]
+
+
+def accepting_tenant(address: str) -> int | None:
+    """The active tenant a support address belongs to, or None (the SMTP listener's RCPT check)."""
+    tenant_id = tenants.channel_owner(ChannelKind.EMAIL, address.strip().lower())
+    if tenant_id is None:
+        return None
+    with tenancy.only(tenant_id):
+        tenant = db.session.get(Tenant, tenant_id)
+        return tenant_id if tenant is not None and not tenant.is_suspended else None
+
+
+def receive_raw(raw: bytes, recipients: list[str] | None = None, *, source: str) -> list[Delivery]:
+    """Store the message once per tenant addressed and commit; processing follows as a job.
+
+    The same message delivered twice (an MTA retrying after a lost 250) is stored once: the
+    Message-ID (or, without one, the bytes' hash) is the intake's idempotency key."""
+    addresses = [a.strip().lower() for a in (recipients or recipients_from_headers(raw)) if a.strip()]
+    tenant_ids = list(dict.fromkeys(t for t in (accepting_tenant(a) for a in addresses) if t is not None))
+    if not tenant_ids:
+        raise UnknownRecipient(", ".join(addresses) or "no recipients")
+    key = _idempotency_key(raw)
+    deliveries = []
+    for tenant_id in tenant_ids:
+        with tenancy.only(tenant_id):
+            record = intake.receive(
+                tenant_id,
+                intake.InboundContact(
+                    channel=Channel.EMAIL,
+                    external_id=key,
+                    subject="",
+                    body="",
+                    extra={"source": source, "recipients": addresses[:50], "size": len(raw)},
+                ),
+                raw=raw,
+            )
+            deliveries.append(Delivery(tenant_id, record.id))
+            jobs.commit()
+    return deliveries
+
+
+def _idempotency_key(raw: bytes) -> str:
+    headers = BytesHeaderParser(policy=compat32).parsebytes(raw[:65536], headersonly=True)
+    message_id = str(headers.get("message-id") or "").strip()
+    if message_id and len(message_id) <= 190 and " " not in message_id:
+        return f"mid:{message_id}"
+    return f"sha:{hashlib.sha256(raw).hexdigest()}"
+
+
+# --- processing -----------------------------------------------------------------------------
+
+
+@intake.processor(Channel.EMAIL)
+def process_mail(record: InboundRecord) -> Ticket | None:
+    raw = record.raw
+    if raw is None:
+        raise Unparseable("the raw message is missing")
+    mail = parse(raw)
+    noise = classify(mail, record.tenant_id)
+    if noise is Noise.LOOP:
+        record.outcome = OUTCOME_LOOP
+        return None
+    if noise is Noise.BOUNCE:
+        return _bounce(record, mail)
+    tenant = db.session.get_one(Tenant, record.tenant_id)
+    ticket = _thread(tenant, mail)
+    stored, rejected = _store_attachments(record, mail)
+    extra = _message_data(mail, noise, stored, rejected)
+    body = mail.visible or mail.text or _("(empty message)")
+    if ticket is not None and ticket.status != Status.CLOSED.value:
+        record.outcome = OUTCOME_THREADED
+        contact = _sender(record.tenant_id, mail, ticket.language)
+        if noise in (Noise.AUTO_REPLY, Noise.BULK):
+            message = tickets.add_message(
+                ticket, MessageKind.INBOUND, body, contact_id=contact.id if contact else None
+            )
+            tickets.record_event(ticket, "auto_reply")
+        else:
+            message = tickets.customer_wrote(ticket, body, contact_id=contact.id if contact else None)
+        message.email_message_id = mail.message_id
+        message.data = extra
+        db.session.flush()
+        _link(stored, message)
+        return ticket
+    new, message = intake.open_from(
+        record,
+        intake.InboundContact(
+            channel=Channel.EMAIL,
+            external_id=record.external_id,
+            subject=mail.subject,
+            body=body,
+            name=mail.from_name,
+            email=mail.from_address,
+            acknowledge=noise is Noise.NONE,
+            extra=extra,
+            message_id=mail.message_id,
+        ),
+    )
+    _link(stored, message)
+    _clear_failing(record.tenant_id, mail.from_address)
+    if ticket is not None:  # the customer answered a closed ticket: a follow-up, related to it
+        tickets.link_parent(new, ticket)
+        record.outcome = OUTCOME_FOLLOW_UP
+    else:
+        record.outcome = intake.OUTCOME_NEW
+    return new
+
+
+def _thread(tenant: Tenant, mail: ParsedMail) -> Ticket | None:
+    ticket = None
+    ids = mail.thread_ids
+    if ids:
+        ticket_id = db.session.scalar(
+            select(Message.ticket_id)
+            .where(Message.tenant_id == tenant.id, Message.email_message_id.in_(ids[:50]))
+            .order_by(Message.id.desc())
+            .limit(1)
+        )
+        ticket = db.session.get(Ticket, ticket_id) if ticket_id else None
+    if ticket is None:
+        for prefix, number in TICKET_REF_RE.findall(mail.subject):
+            if prefix == tenant.ticket_prefix:
+                ticket = tickets.find_by_number(tenant.id, int(number))
+                if ticket is not None:
+                    break
+    seen: set[int] = set()
+    while ticket is not None and ticket.merged_into_id and ticket.id not in seen:
+        seen.add(ticket.id)
+        ticket = db.session.get(Ticket, ticket.merged_into_id)
+    return ticket
+
+
+def _sender(tenant_id: int, mail: ParsedMail, language: str) -> Contact | None:
+    if not mail.from_address:
+        return None
+    contact = contacts.find_or_create(
+        tenant_id, email=mail.from_address, name=mail.from_name, language=language
+    )
+    _clear_failing(tenant_id, mail.from_address)
+    return contact
+
+
+def _clear_failing(tenant_id: int, address: str | None) -> None:
+    """They wrote to us, so the address works again."""
+    if not address:
+        return
+    for contact in db.session.scalars(
+        select(Contact).where(
+            Contact.tenant_id == tenant_id, Contact.email == address, Contact.email_failing_since.is_not(None)
+        )
+    ):
+        contact.email_failing_since = None
+        contact.email_failure = None
+
+
+def _bounce(record: InboundRecord, mail: ParsedMail) -> Ticket | None:
+    bounce = mail.bounce
+    failed = list(bounce.recipients) if bounce else []
+    failed += [a.strip().lower() for a in mail.headers.get("x-failed-recipients", "").split(",") if "@" in a]
+    failed = list(dict.fromkeys(failed))
+    reason = " ".join(
+        p for p in ((bounce.status if bounce else ""), (bounce.diagnostic if bounce else "")) if p
+    )
+    now = utcnow()
+    if failed:
+        for contact in db.session.scalars(
+            select(Contact).where(Contact.tenant_id == record.tenant_id, Contact.email.in_(failed))
+        ):
+            contact.email_failing_since = contact.email_failing_since or now
+            contact.email_failure = (reason or _("Mail to this address bounced."))[:500]
+    ids = [*(bounce.original_message_ids if bounce else []), *mail.thread_ids]
+    ticket_id = (
+        db.session.scalar(
+            select(Message.ticket_id)
+            .where(Message.tenant_id == record.tenant_id, Message.email_message_id.in_(ids[:50]))
+            .order_by(Message.id.desc())
+            .limit(1)
+        )
+        if ids
+        else None
+    )
+    ticket = db.session.get(Ticket, ticket_id) if ticket_id else None
+    if ticket is None:
+        record.outcome = OUTCOME_BOUNCE_UNMATCHED
+        return None
+    with force_locale(ticket.language):
+        text = _(
+            "Delivery failed to %(addresses)s: %(reason)s",
+            addresses=", ".join(failed) or _("the customer"),
+            reason=reason or mail.subject or _("no reason given"),
+        )
+    message = tickets.add_message(ticket, MessageKind.SYSTEM, text)
+    message.email_message_id = mail.message_id
+    message.data = {
+        "bounce": {"recipients": failed, "status": bounce.status if bounce else "", "diagnostic": reason}
+    }
+    tickets.record_event(ticket, "bounce", recipients=failed)
+    db.session.flush()
+    record.outcome = OUTCOME_BOUNCE
+    return ticket
+
+
+def _store_attachments(
+    record: InboundRecord, mail: ParsedMail
+) -> tuple[list[tuple[Attachment, str | None]], list[str]]:
+    """Attachments within the size limit and not executable are stored (inline images too);
+    the rest is listed on the message as a note: the mail itself still becomes a ticket."""
+    limit = current_app.config["ATTACHMENT_MAX_BYTES"]
+    stored: list[tuple[Attachment, str | None]] = []
+    rejected: list[str] = []
+    for part in mail.attachments:
+        name = attachments.safe_name(part.filename)
+        extension = name.rsplit(".", 1)[-1].lower() if "." in name else ""
+        if len(part.data) > limit:
+            rejected.append(
+                _("%(name)s was not kept: larger than %(size)d MB.", name=name, size=limit // (1024 * 1024))
+            )
+            continue
+        if extension in BLOCKED_EXTENSIONS:
+            rejected.append(_("%(name)s was not kept: files of this type are not accepted.", name=name))
+            continue
+        upload = attachments.Upload(filename=name, content_type=part.content_type, data=part.data)
+        stored.append((attachments.store(record.tenant_id, upload, inbound_id=record.id), part.content_id))
+    db.session.flush()
+    return stored, rejected
+
+
+def _link(stored: list[tuple[Attachment, str | None]], message: Message) -> None:
+    for attachment, _cid in stored:
+        attachment.message_id = message.id
+
+
+def _message_data(
+    mail: ParsedMail, noise: Noise, stored: list[tuple[Attachment, str | None]], rejected: list[str]
+) -> dict[str, object]:
+    email: dict[str, object] = {
+        "from": mail.from_address,
+        "from_name": mail.from_name,
+        "reply_to": mail.reply_to,
+        "subject": mail.subject,
+        "inline": {cid: attachment.id for attachment, cid in stored if cid},
+    }
+    if mail.text.strip() != mail.visible.strip():
+        email["full_text"] = mail.text[:200_000]
+    if mail.html:
+        email["html"] = mail.html[:500_000]
+    if rejected:
+        email["rejected"] = rejected
+    if noise is not Noise.NONE:
+        email["noise"] = noise.value
+    if mail.defects:
+        email["defects"] = mail.defects[:20]
+    return {"email": email}
