@@ -8,7 +8,15 @@ from flask import Flask
 def init_app(app: Flask) -> None:
     from flask_babel import lazy_gettext as _l
 
-    from agents import contacts_views, models, routing, services, supervision_views, views  # noqa: F401
+    from agents import (  # noqa: F401
+        contacts_views,
+        mail_views,
+        models,
+        routing,
+        services,
+        supervision_views,
+        views,
+    )
     from core import nav
     from core.auth.roles import PROVIDER_ROLES, Role, register_assignment_lookup
 
@@ -20,3 +28,4 @@ def init_app(app: Flask) -> None:
     nav.add_nav(_l("Contacts"), "agent.contacts_page", PROVIDER_ROLES, order=16)
     nav.add_nav(_l("Macros"), "agent.macros_page", PROVIDER_ROLES, order=17)
     nav.add_nav(_l("Routing"), "agent.routing_board", (Role.SUPERVISOR, Role.PROVIDER_ADMIN), order=18)
+    nav.add_nav(_l("Inbound"), "agent.inbound_page", (Role.SUPERVISOR, Role.PROVIDER_ADMIN), order=19)

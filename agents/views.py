@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user
@@ -23,7 +23,7 @@ from core.extensions import db
 from core.models_base import utcnow
 from tenants import services as tenants
 from tenants.models import Tenant
-from tickets import calls, contacts, intake, macros, organizations, sla, timetrack
+from tickets import attachments, calls, contacts, intake, macros, organizations, sla, timetrack
 from tickets import services as tickets
 from tickets.models import Call, Category, Channel, Contact, Organization, Priority, Status, Ticket
 
@@ -158,6 +158,7 @@ def _context(ticket_id: int) -> dict[str, object]:
         "assignee": assignee,
         "number": tickets.display_number(tenant, ticket),
         "messages": tickets.messages_of(ticket),
+        "files": attachments.by_message(ticket),
         "history": tickets.history_of(ticket),
         "greeting": greeting,
         "greeting_lang": greeting_lang,
@@ -187,6 +188,23 @@ def _context(ticket_id: int) -> dict[str, object]:
 @workspace
 def ticket(ticket_id: int) -> str:
     return render_template("agents/ticket.html", **_context(ticket_id))
+
+
+@bp.route("/attachments/<int:attachment_id>")
+@workspace
+def attachment(attachment_id: int) -> Response:
+    """A ticket's file, only through its row (the scope decides); never rendered as a page."""
+    item = attachments.get(attachment_id)
+    response = send_file(
+        attachments.path_of(item),
+        mimetype=item.content_type,
+        as_attachment=item.content_type not in attachments.INLINE_TYPES,
+        download_name=item.filename,
+        max_age=0,
+    )
+    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
 
 
 def _back(ticket_id: int) -> Response:

@@ -164,3 +164,33 @@ def sender_display(tenant: Tenant) -> str | None:
 
 def tenant_choices() -> list[tuple[int, str]]:
     return [(tenant.id, tenant.name) for tenant in visible_tenants()]
+
+
+ACK_PLACEHOLDERS = ("ticket_number", "contact_name", "subject")
+
+
+def set_acknowledgements(tenant: Tenant, *, enabled: bool, texts: dict[str, str]) -> None:
+    """Whether new tickets are confirmed to the customer, and the client's own text per language
+    (empty: the built-in one). Unknown placeholders are refused now, not mailed later."""
+    errors: dict[str, str] = {}
+    cleaned: dict[str, str] = {}
+    for language, text in texts.items():
+        if language not in tenant.languages:
+            continue
+        text = text.strip()
+        unknown = sorted({m for m in re.findall(r"\{([a-z_]+)\}", text) if m not in ACK_PLACEHOLDERS})
+        if unknown:
+            errors[f"text_{language}"] = _(
+                "Unknown placeholder: %(names)s. Use %(known)s.",
+                names=", ".join("{" + n + "}" for n in unknown),
+                known=", ".join("{" + n + "}" for n in ACK_PLACEHOLDERS),
+            )
+        elif len(text) > 5000:
+            errors[f"text_{language}"] = _("At most %(num)d characters.", num=5000)
+        elif text:
+            cleaned[language] = text
+    if errors:
+        raise ValidationFailed(fields=errors)
+    tenant.acknowledge = enabled
+    tenant.acknowledgements = cleaned
+    audit.record("tenant.acknowledgements", tenant_id=tenant.id, target=tenant, data={"enabled": enabled})

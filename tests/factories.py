@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sqlalchemy import select
+
 from agents import services as agents
 from core import jobs, tenancy
 from core.auth import services as auth
@@ -12,8 +14,9 @@ from core.auth.roles import Role
 from core.extensions import db
 from tenants import services as tenants
 from tenants.models import ChannelKind, Tenant
-from tickets import calls, intake, macros, organizations
-from tickets.models import Call, Channel, Contact, Macro, Organization, Ticket
+from tickets import attachments, calls, intake, macros, organizations
+from tickets import services as tickets
+from tickets.models import Attachment, Call, Channel, Contact, InboundRecord, Macro, Organization, Ticket
 
 PASSWORD = "password-123"
 ALPHA_PHONE = "+41440000001"
@@ -109,6 +112,8 @@ class World:
     beta_contact: Contact
     beta_organization: Organization
     beta_macro: Macro
+    beta_attachment: Attachment
+    beta_inbound: InboundRecord
 
 
 def build_world() -> World:
@@ -138,6 +143,8 @@ def build_world() -> World:
             beta_contact=None,  # type: ignore[arg-type]
             beta_organization=None,  # type: ignore[arg-type]
             beta_macro=None,  # type: ignore[arg-type]
+            beta_attachment=None,  # type: ignore[arg-type]
+            beta_inbound=None,  # type: ignore[arg-type]
         )
         jobs.commit()
         world.alpha_ticket = make_ticket(alpha, email="anna.kunde@example.com")
@@ -157,5 +164,12 @@ def build_world() -> World:
         world.beta_macro = macros.create(
             macros.MacroInput(tenant_id=beta.id, name="Merci", language="fr", body="Merci {contact_name} !")
         )
+        world.beta_inbound = db.session.scalar(
+            select(InboundRecord).where(InboundRecord.ticket_id == world.beta_ticket.id)
+        )
+        world.beta_attachment = attachments.store(
+            beta.id, attachments.Upload("facture.pdf", "application/pdf", b"%PDF-1.4 facture")
+        )
+        world.beta_attachment.message_id = tickets.messages_of(world.beta_ticket)[0].id
         jobs.commit()
     return world

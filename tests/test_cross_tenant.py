@@ -43,6 +43,8 @@ def foreign_values(world: World) -> dict[str, object]:
         "contact_id": world.beta_contact.id,
         "organization_id": world.beta_organization.id,
         "macro_id": world.beta_macro.id,
+        "attachment_id": world.beta_attachment.id,
+        "record_id": world.beta_inbound.id,
     }
 
 
@@ -140,3 +142,16 @@ def test_audit_log_is_for_provider_admins(client: FlaskClient, world: World) -> 
     sign_in(fresh, "admin@provider.example")
     page = fresh.get("/admin/audit?action=tenant.").get_data(as_text=True)
     assert "tenant.created" in page
+
+
+def test_own_files_and_inbound_records_are_reachable(client: FlaskClient, world: World) -> None:
+    sign_in(client, "agent.both@provider.example")
+    download = client.get(f"/agent/attachments/{world.beta_attachment.id}")
+    assert download.status_code == 200
+    assert download.data == b"%PDF-1.4 facture"
+    assert download.headers["Content-Disposition"].startswith("attachment")
+    assert "sandbox" in download.headers["Content-Security-Policy"]
+    client.post("/logout", data={"csrf_token": csrf_token(client, "/profile")})
+    sign_in(client, "admin@provider.example")
+    assert client.get("/agent/inbound?status=all").status_code == 200
+    assert client.get(f"/agent/clients/{world.beta.id}/email").status_code == 200

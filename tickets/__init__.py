@@ -25,4 +25,6 @@ def init_app(app: Flask) -> None:
         outcomes=labels.OUTCOME,
         presence_label=lambda key: labels.label(labels.PRESENCE, key),
         time_source_label=lambda key: labels.label(labels.TIME_SOURCE, key),
+        inbound_status_label=lambda key: labels.label(labels.INBOUND_STATUS, key),
+        inbound_outcome_label=lambda key: labels.label(labels.INBOUND_OUTCOME, key),
     )

@@ -9,10 +9,14 @@ from pathlib import Path
 
 from flask import current_app
 from flask_babel import gettext as _
+from sqlalchemy import select
 
-from core.errors import ValidationFailed
+from core.errors import NotFound, ValidationFailed
 from core.extensions import db
-from tickets.models import Attachment
+from tickets.models import Attachment, Message, Ticket
+
+# Shown in the browser rather than downloaded: images that cannot carry script (no SVG).
+INLINE_TYPES = {"image/png", "image/jpeg", "image/gif", "image/webp"}
 
 ALLOWED_TYPES = {
     "application/pdf",
@@ -99,3 +103,24 @@ def store(tenant_id: int, upload: Upload, *, inbound_id: int | None = None) -> A
     )
     db.session.add(attachment)
     return attachment
+
+
+def get(attachment_id: int) -> Attachment:
+    attachment = db.session.get(Attachment, attachment_id)
+    if attachment is None or attachment.message_id is None:
+        raise NotFound(_("Not found."))
+    return attachment
+
+
+def by_message(ticket: Ticket) -> dict[int, list[Attachment]]:
+    """A ticket's files grouped by the message they came with, for the timeline."""
+    rows = db.session.scalars(
+        select(Attachment)
+        .join(Message, Message.id == Attachment.message_id)
+        .where(Attachment.tenant_id == ticket.tenant_id, Message.ticket_id == ticket.id)
+        .order_by(Attachment.id)
+    )
+    grouped: dict[int, list[Attachment]] = {}
+    for attachment in rows:
+        grouped.setdefault(int(attachment.message_id or 0), []).append(attachment)
+    return grouped

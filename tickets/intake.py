@@ -155,11 +155,38 @@ def process(record_id: int) -> int | None:
     return record.ticket_id
 
 
-def retry(record_id: int) -> None:
-    """A supervisor's retry button: a failed record gets a fresh round of attempts."""
+def listing(
+    status: InboundStatus | None = None, tenant_id: int | None = None, limit: int = 100
+) -> list[InboundRecord]:
+    """The newest records of the scope, for the supervisors' view of what arrived."""
+    query = (
+        select(InboundRecord).order_by(InboundRecord.received_at.desc(), InboundRecord.id.desc()).limit(limit)
+    )
+    if status is not None:
+        query = query.where(InboundRecord.status == status.value)
+    if tenant_id is not None:
+        query = query.where(InboundRecord.tenant_id == tenant_id)
+    return list(db.session.scalars(query))
+
+
+def get_record(record_id: int) -> InboundRecord:
     record = db.session.get(InboundRecord, record_id)
     if record is None:
         raise NotFound(_("Not found."))
+    return record
+
+
+def raw_of(record: InboundRecord) -> bytes | None:
+    return db.session.scalar(
+        select(InboundRecord.raw).where(
+            InboundRecord.tenant_id == record.tenant_id, InboundRecord.id == record.id
+        )
+    )
+
+
+def retry(record_id: int) -> None:
+    """A supervisor's retry button: a failed record gets a fresh round of attempts."""
+    record = get_record(record_id)
     if record.status != InboundStatus.FAILED.value:
         raise Conflict(_("Only a failed contact can be retried."))
     record.attempts = 0

@@ -68,6 +68,23 @@ EVENT = {
     "merged_into": _l("merged into another ticket"),
     "merged_from": _l("another ticket merged in"),
     "contact_merged": _l("duplicate contact merged"),
+    "auto_reply": _l("automatic reply received"),
+    "bounce": _l("mail to the customer bounced"),
+}
+INBOUND_STATUS = {
+    "received": _l("Waiting"),
+    "processed": _l("Ticket"),
+    "failed": _l("Failed"),
+    "ignored": _l("Ignored"),
+    "all": _l("All"),
+}
+INBOUND_OUTCOME = {
+    "new_ticket": _l("new ticket"),
+    "threaded": _l("added to its ticket"),
+    "follow_up": _l("follow-up to a closed ticket"),
+    "bounce": _l("bounce, added to its ticket"),
+    "bounce_unmatched": _l("bounce for no known ticket"),
+    "loop": _l("our own mail came back"),
 }
 PRESENCE = {"available": _l("Available"), "busy": _l("Busy"), "offline": _l("Offline")}
 TIME_SOURCE = {"manual": _l("by hand"), "timer": _l("timer"), "call": _l("call")}

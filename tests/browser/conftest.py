@@ -9,11 +9,12 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import free_port
+from tests.conftest import SmtpServer, _Inbox, free_port
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 ROOT = Path(__file__).resolve().parents[2]
@@ -35,9 +36,32 @@ def live_instance(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("live-instance")
 
 
+@dataclass
+class LiveMail:
+    """The live server's mail: its SMTP listener, and a real SMTP server its outbox sends to."""
+
+    listen_port: int
+    sink: SmtpServer
+
+
 @pytest.fixture(scope="session")
-def live_server(live_instance: Path) -> Iterator[str]:
-    """`flask db upgrade`, `flask demo load`, `flask serve`: the demo, in a fresh instance folder."""
+def live_mail() -> Iterator[LiveMail]:
+    from aiosmtpd.controller import Controller
+
+    inbox = _Inbox()
+    port = free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield LiveMail(free_port(), SmtpServer("127.0.0.1", port, inbox))
+    finally:
+        controller.stop()
+
+
+@pytest.fixture(scope="session")
+def live_server(live_instance: Path, live_mail: LiveMail) -> Iterator[str]:
+    """`flask db upgrade`, `flask demo load`, `flask serve`: the demo, in a fresh instance folder,
+    its SMTP listener on a free port and its outgoing mail sent to `live_mail.sink`."""
     reason = _chromium_missing()
     if reason:
         pytest.skip(reason)
@@ -47,7 +71,14 @@ def live_server(live_instance: Path) -> Iterator[str]:
         for k, v in os.environ.items()
         if k not in ("DATABASE_URL", "MIGRATE_DATABASE_URL", "REDIS_URL", "SMTP_HOST")
     }
-    env.update(FIRSTLINE_INSTANCE=str(instance), ARGON2_TIME_COST="1", ARGON2_MEMORY_COST="1024")
+    env.update(
+        FIRSTLINE_INSTANCE=str(instance),
+        ARGON2_TIME_COST="1",
+        ARGON2_MEMORY_COST="1024",
+        SMTP_LISTEN=f"127.0.0.1:{live_mail.listen_port}",
+        SMTP_HOST=live_mail.sink.host,
+        SMTP_PORT=str(live_mail.sink.port),
+    )
     flask = [sys.executable, "-m", "flask", "--app", "wsgi"]
     for command in (["db", "upgrade"], ["demo", "load"]):
         subprocess.run(flask + command, cwd=ROOT, env=env, check=True, capture_output=True)

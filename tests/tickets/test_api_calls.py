@@ -78,7 +78,11 @@ def test_log_a_call_on_a_ticket_books_its_time(client: FlaskClient, world: World
         "duration_seconds": 270,
         "outcome": "solved",
     }
-    assert [m["kind"] for m in api.get(f"{path}/messages").get_json()["data"]] == ["inbound", "system", "call_log"]
+    assert [m["kind"] for m in api.get(f"{path}/messages").get_json()["data"]] == [
+        "inbound",
+        "system",
+        "call_log",
+    ]
     assert api.get(path).get_json()["time_spent_seconds"] == 270
     entries = api.get(f"{path}/time").get_json()["data"]
     assert [(e["source"], e["seconds"], e["user_id"]) for e in entries] == [

@@ -1,0 +1,97 @@
+"""For shift leads: what arrived and could not become a ticket (retry, read the original), and
+each client's e-mail settings (the acknowledgement customers get)."""
+
+from __future__ import annotations
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from werkzeug.wrappers import Response
+
+from agents.supervision_views import leads
+from agents.views import bp
+from core import jobs
+from core.errors import Conflict, NotFound, ValidationFailed
+from core.extensions import db
+from tenants import services as tenants
+from tickets import intake
+from tickets.models import InboundStatus
+
+STATUS_FILTERS = ("failed", "ignored", "received", "processed", "all")
+
+
+@bp.route("/inbound")
+@leads
+def inbound_page() -> str:
+    status = request.args.get("status", "failed")
+    status = status if status in STATUS_FILTERS else "failed"
+    raw_tenant = request.args.get("tenant", "")
+    tenant_id = int(raw_tenant) if raw_tenant.isdigit() else None
+    rows = intake.listing(None if status == "all" else InboundStatus(status), tenant_id)
+    return render_template(
+        "agents/inbound.html",
+        rows=rows,
+        status=status,
+        statuses=STATUS_FILTERS,
+        tenant_id=tenant_id,
+        tenants={t.id: t for t in tenants.visible_tenants()},
+    )
+
+
+@bp.route("/inbound/<int:record_id>/retry", methods=["POST"])
+@leads
+def retry_inbound(record_id: int) -> Response:
+    try:
+        intake.retry(record_id)
+    except Conflict as exc:
+        flash(exc.message, "error")
+        return redirect(url_for("agent.inbound_page"))
+    jobs.commit()
+    record = intake.get_record(record_id)
+    if record.ticket_id:
+        flash(_("It is a ticket now."), "success")
+    else:
+        flash(_("Queued again; it failed again if it is still listed."), "info")
+    return redirect(url_for("agent.inbound_page", status=request.form.get("status", "failed")))
+
+
+@bp.route("/inbound/<int:record_id>/raw")
+@leads
+def inbound_raw(record_id: int) -> Response:
+    record = intake.get_record(record_id)
+    raw = intake.raw_of(record)
+    if raw is None:
+        raise NotFound(_("Not found."))
+    return Response(
+        raw,
+        mimetype="message/rfc822",
+        headers={"Content-Disposition": f'attachment; filename="inbound-{record.id}.eml"'},
+    )
+
+
+@bp.route("/clients/<int:tenant_id>/email", methods=["GET", "POST"])
+@leads
+def email_settings(tenant_id: int) -> Response | tuple[str, int]:
+    tenant = tenants.get_tenant(tenant_id)
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        try:
+            tenants.set_acknowledgements(
+                tenant,
+                enabled=request.form.get("acknowledge") == "on",
+                texts={lang: request.form.get(f"text_{lang}", "") for lang in tenant.languages},
+            )
+        except ValidationFailed as exc:
+            db.session.rollback()
+            errors = exc.fields
+        else:
+            jobs.commit()
+            flash(_("Saved."), "success")
+            return redirect(url_for("agent.email_settings", tenant_id=tenant.id))
+    return render_template(
+        "agents/email_settings.html",
+        tenant=tenant,
+        addresses=[c for c in tenants.channels_of(tenant.id) if c.kind == "email"],
+        errors=errors,
+        form=request.form if errors else None,
+        placeholders=tenants.ACK_PLACEHOLDERS,
+    ), (422 if errors else 200)
