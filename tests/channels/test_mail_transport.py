@@ -17,10 +17,10 @@ from channels import mail_smtp
 from core import jobs, outbox, tenancy
 from core.extensions import db
 from core.outbox import OutboxMessage
+from tenants.models import Tenant
 from tests.channels.mails import mail
 from tests.conftest import csrf_token, free_port, sign_in
 from tests.factories import World
-from tenants.models import Tenant
 from tickets import services as tickets
 from tickets.models import InboundRecord, InboundStatus, Message, MessageKind, Ticket
 
