@@ -130,3 +130,15 @@ def page(browser: object, live_server: str) -> Iterator[object]:
     tab = context.new_page()
     yield tab
     context.close()
+
+
+def signed_in(browser: object, live_server: str, email: str, locale: str) -> tuple[object, object]:
+    """A new browser context signed in as a demo user: (context, page), the page on the home page."""
+    context = browser.new_context(base_url=live_server, locale=locale)  # type: ignore[attr-defined]
+    tab = context.new_page()
+    tab.goto("/login")
+    tab.fill("#email", email)
+    tab.fill("#password", "firstline-demo")
+    tab.click("button[type=submit].btn-primary")
+    tab.wait_for_url("**/")
+    return context, tab

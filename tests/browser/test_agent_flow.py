@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.browser.conftest import signed_in
+
 pytestmark = pytest.mark.browser
 SHOTS = Path("test-results")
 
@@ -29,13 +31,7 @@ def test_web_form_ticket_is_answered_and_resolved_at_first_contact(browser, live
     number = re.search(r"ALPINA-\d+", form.locator("main").inner_text()).group(0)
     customer.close()
 
-    agent = browser.new_context(base_url=live_server, locale="en-GB")
-    page = agent.new_page()
-    page.goto("/login")
-    page.fill("#email", "anna@firstline.example")
-    page.fill("#password", "firstline-demo")
-    page.click("button[type=submit].btn-primary")
-    page.wait_for_url("**/")
+    agent, page = signed_in(browser, live_server, "anna@firstline.example", "en-GB")
     page.goto("/agent/")
     assert number in page.locator("table.inbox").inner_text()
     # Keyboard: j selects the rows in order until ours has focus, Enter opens it.

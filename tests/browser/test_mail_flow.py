@@ -13,6 +13,8 @@ from email.message import EmailMessage
 
 import pytest
 
+from tests.browser.conftest import signed_in
+
 pytestmark = pytest.mark.browser
 
 CUSTOMER = "peter.keller@example.ch"
@@ -54,13 +56,7 @@ def test_mail_is_answered_in_the_clients_name_and_the_answer_threads_back(
     number = re.search(r"ALPINA-\d+", ack["Subject"]).group(0)
     assert "support@alpina.example" in ack["From"]
 
-    agent = browser.new_context(base_url=live_server, locale="de-CH")
-    page = agent.new_page()
-    page.goto("/login")
-    page.fill("#email", "anna@firstline.example")
-    page.fill("#password", "firstline-demo")
-    page.click("button[type=submit].btn-primary")
-    page.wait_for_url("**/")
+    agent, page = signed_in(browser, live_server, "anna@firstline.example", "de-CH")
     page.goto("/agent/")
     page.locator("table.inbox a", has_text=number).click()
     expect(page.locator("h1")).to_have_text("Waschmaschine schleudert nicht mehr")

@@ -15,6 +15,7 @@ import pytest
 
 from channels import signing
 from demo.data import TENANTS
+from tests.browser.conftest import signed_in
 
 pytestmark = pytest.mark.browser
 SHOTS = Path("test-results")
@@ -61,13 +62,7 @@ def test_french_phone_call_is_taken_logged_and_resolved_at_first_contact(
     call_id = f"pbx-{uuid.uuid4().hex}"
 
     # Claire (French profile, serves Lumière) signs in and opens the screen pop from the main menu.
-    agent = browser.new_context(base_url=live_server, locale="fr-FR")
-    page = agent.new_page()
-    page.goto("/login")
-    page.fill("#email", "claire@firstline.example")
-    page.fill("#password", "firstline-demo")
-    page.click("button[type=submit].btn-primary")
-    page.wait_for_url("**/")
+    agent, page = signed_in(browser, live_server, "claire@firstline.example", "fr-FR")
     assert page.locator("html").get_attribute("lang") == "fr"
     page.locator("nav.mainnav a[href$='/agent/calls']").click()
     page.wait_for_url("**/agent/calls")
