@@ -9,10 +9,12 @@ from werkzeug.wrappers import Response
 
 from agents.supervision_views import leads
 from agents.views import bp
+from channels import mail_imap, mailboxes
 from core import jobs
 from core.errors import Conflict, NotFound, ValidationFailed
 from core.extensions import db
 from tenants import services as tenants
+from tenants.models import Tenant
 from tickets import intake
 from tickets.models import InboundStatus
 
@@ -87,11 +89,66 @@ def email_settings(tenant_id: int) -> Response | tuple[str, int]:
             jobs.commit()
             flash(_("Saved."), "success")
             return redirect(url_for("agent.email_settings", tenant_id=tenant.id))
+    return _settings_page(tenant, errors=errors, form=request.form if errors else None)
+
+
+def _settings_page(
+    tenant: Tenant,
+    *,
+    errors: dict[str, str] | None = None,
+    form: object = None,
+    box_errors: dict[str, str] | None = None,
+) -> tuple[str, int]:
     return render_template(
         "agents/email_settings.html",
         tenant=tenant,
         addresses=[c for c in tenants.channels_of(tenant.id) if c.kind == "email"],
-        errors=errors,
-        form=request.form if errors else None,
+        errors=errors or {},
+        form=form,
+        box_errors=box_errors or {},
+        box_form=request.form if box_errors else None,
+        mailboxes=mailboxes.listing(tenant.id),
         placeholders=tenants.ACK_PLACEHOLDERS,
-    ), (422 if errors else 200)
+    ), (422 if errors or box_errors else 200)
+
+
+@bp.route("/clients/<int:tenant_id>/mailboxes", methods=["POST"])
+@leads
+def add_mailbox(tenant_id: int) -> Response | tuple[str, int]:
+    tenant = tenants.get_tenant(tenant_id)
+    form = request.form
+    try:
+        mailboxes.create(
+            tenant.id,
+            host=form.get("host", ""),
+            port=form.get("port", "993"),
+            use_ssl=form.get("use_ssl") == "on",
+            username=form.get("username", ""),
+            password=form.get("password", ""),
+            folder=form.get("folder", "") or "INBOX",
+        )
+    except ValidationFailed as exc:
+        db.session.rollback()
+        return _settings_page(tenants.get_tenant(tenant_id), box_errors=exc.fields)
+    jobs.commit()
+    flash(_("Mailbox added; it is read within a minute."), "success")
+    return redirect(url_for("agent.email_settings", tenant_id=tenant.id))
+
+
+@bp.route("/clients/<int:tenant_id>/mailboxes/<int:mailbox_id>/delete", methods=["POST"])
+@leads
+def delete_mailbox(tenant_id: int, mailbox_id: int) -> Response:
+    mailboxes.delete(mailboxes.get(mailbox_id, tenant_id).id)
+    jobs.commit()
+    flash(_("Mailbox removed; its mail stays on the tickets."), "success")
+    return redirect(url_for("agent.email_settings", tenant_id=tenant_id))
+
+
+@bp.route("/clients/<int:tenant_id>/mailboxes/<int:mailbox_id>/poll", methods=["POST"])
+@leads
+def poll_mailbox_now(tenant_id: int, mailbox_id: int) -> Response:
+    mailbox = mailboxes.get(mailbox_id, tenant_id)
+    mail_imap.poll_mailbox.enqueue(mailbox.tenant_id, mailbox.id)
+    jobs.commit()
+    flash(_("The mailbox is being read."), "info")
+    return redirect(url_for("agent.email_settings", tenant_id=tenant_id))

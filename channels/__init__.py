@@ -8,8 +8,9 @@ from core.cli import EMBEDDED
 
 
 def init_app(app: Flask) -> None:
-    # Importing `models` and `mail_inbound` registers the mailbox model and the e-mail processor.
-    from channels import cli, hooks, mail_api, mail_inbound, models, webform  # noqa: F401
+    # Importing `models`, `mail_inbound` and `mail_imap` registers the mailbox model, the e-mail
+    # processor, the IMAP poll job and its sweep.
+    from channels import cli, hooks, mail_api, mail_imap, mail_inbound, models, webform  # noqa: F401
     from core.extensions import csrf
 
     app.register_blueprint(webform.bp)

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import sys
 import threading
 
 import click
 from flask import Flask, current_app
 from flask.cli import with_appcontext
 
-from channels import mail_smtp
+from channels import mail_imap, mail_smtp, mailboxes
+from core import tenancy
+from core.errors import NotFound
 
 
 @click.group("channels")
@@ -45,3 +48,35 @@ def start_embedded_smtp(app: Flask) -> None:
         click.echo(f"SMTP listener not started on {host}:{port}: {exc}", err=True)
         return
     click.echo(f"Mail for the demo clients' support addresses: smtp://{host}:{port}")
+
+
+@channels_group.command("imap-poll")
+@click.option("--mailbox", "mailbox_id", type=int, default=None, help="Only this mailbox (enabled or not).")
+@with_appcontext
+def imap_poll(mailbox_id: int | None) -> None:
+    """Poll the enabled IMAP mailboxes once (or one mailbox) and say what each one gave."""
+    with tenancy.system_scope():
+        if mailbox_id is None:
+            chosen = [(m.tenant_id, m.id) for m in mailboxes.listing() if m.enabled]
+        else:
+            try:
+                chosen = [(mailboxes.get(mailbox_id).tenant_id, mailbox_id)]
+            except NotFound as exc:
+                raise click.ClickException(f"no mailbox {mailbox_id}") from exc
+    failed = 0
+    for tenant_id, mailbox_id_ in chosen:
+        with tenancy.only(tenant_id):
+            stored = mail_imap.poll(mailbox_id_)
+            mailbox = mailboxes.get(mailbox_id_)
+            label = f"mailbox {mailbox.id} ({mailbox.username} at {mailbox.host}, {mailbox.folder})"
+            if not mailbox.enabled:
+                click.echo(f"{label}: disabled, not polled")
+            elif mailbox.last_error:
+                failed += 1
+                click.echo(f"{label}: {stored} stored; {mailbox.last_error}", err=True)
+            else:
+                click.echo(f"{label}: {stored} stored")
+    if not chosen:
+        click.echo("no enabled mailboxes")
+    if failed:
+        sys.exit(1)

@@ -84,24 +84,30 @@ def receive_raw(raw: bytes, recipients: list[str] | None = None, *, source: str)
     tenant_ids = list(dict.fromkeys(t for t in (accepting_tenant(a) for a in addresses) if t is not None))
     if not tenant_ids:
         raise UnknownRecipient(", ".join(addresses) or "no recipients")
-    key = _idempotency_key(raw)
-    deliveries = []
-    for tenant_id in tenant_ids:
-        with tenancy.only(tenant_id):
-            record = intake.receive(
-                tenant_id,
-                intake.InboundContact(
-                    channel=Channel.EMAIL,
-                    external_id=key,
-                    subject="",
-                    body="",
-                    extra={"source": source, "recipients": addresses[:50], "size": len(raw)},
-                ),
-                raw=raw,
-            )
-            deliveries.append(Delivery(tenant_id, record.id))
-            jobs.commit()
-    return deliveries
+    return [receive_for_tenant(t, raw, source=source, recipients=addresses) for t in tenant_ids]
+
+
+def receive_for_tenant(
+    tenant_id: int, raw: bytes, *, source: str, recipients: list[str] | None = None
+) -> Delivery:
+    """Store the message for one tenant known from the transport (an IMAP mailbox it keeps),
+    without the support-address check, and commit; idempotent like `receive_raw`."""
+    addresses = recipients if recipients is not None else recipients_from_headers(raw)
+    with tenancy.only(tenant_id):
+        record = intake.receive(
+            tenant_id,
+            intake.InboundContact(
+                channel=Channel.EMAIL,
+                external_id=_idempotency_key(raw),
+                subject="",
+                body="",
+                extra={"source": source, "recipients": addresses[:50], "size": len(raw)},
+            ),
+            raw=raw,
+        )
+        delivery = Delivery(tenant_id, record.id)
+        jobs.commit()
+    return delivery
 
 
 def _idempotency_key(raw: bytes) -> str:

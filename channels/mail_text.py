@@ -40,7 +40,11 @@ class _TextExtractor(HTMLParser):
         self._skipping = 0
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in _SKIP:
+        if tag == "body":
+            # Whatever was left open in the head (`<head>` without `</head>` is common), the
+            # body is text.
+            self._skipping = 0
+        elif tag in _SKIP:
             self._skipping += 1
         elif tag == "blockquote":
             self.parts.append(f"\n{_QUOTE_OPEN}\n")
@@ -54,8 +58,12 @@ class _TextExtractor(HTMLParser):
             self._skipping = max(0, self._skipping - 1)
         elif tag == "blockquote":
             self.parts.append(f"\n{_QUOTE_CLOSE}\n")
+        elif tag == "li":
+            pass  # the next item starts its own line; a newline here would double-space lists
         elif tag in _BLOCK:
             self.parts.append("\n")
+        elif tag in ("td", "th"):
+            self.parts.append(" ")  # cells of a row stay apart: "Kundennummer K-9912"
 
     def handle_data(self, data: str) -> None:
         if not self._skipping:
@@ -64,6 +72,7 @@ class _TextExtractor(HTMLParser):
 
 def html_to_text(html: str) -> str:
     """Readable plain text of an HTML body: blocks become lines, quotes become "> " lines."""
+    html = html.replace("\x00", "")  # would collide with the quote markers
     parser = _TextExtractor()
     try:
         parser.feed(html)
@@ -81,6 +90,8 @@ def html_to_text(html: str) -> str:
         elif line or (lines and lines[-1]):
             # Quoted HTML becomes "> " lines, so the reply trimmer recognises it like plain text.
             lines.append(("> " * depth + line).rstrip() if depth else line)
+    while lines and not lines[-1].strip("> "):
+        lines.pop()  # the blank lines that closed a quote
     return "\n".join(lines).strip()
 
 
@@ -92,6 +103,7 @@ def sanitize_html(html: str) -> str:
         attributes=_ATTRIBUTES,
         url_schemes={"http", "https", "mailto", "cid"},
         link_rel="noopener noreferrer nofollow",
+        clean_content_tags={"script", "style", "title", "template", "noscript"},
         strip_comments=True,
         attribute_filter=_no_remote_images,
     )
@@ -119,6 +131,10 @@ _QUOTE_HEADERS = [
 ]
 _QUOTE_RE = re.compile("|".join(f"(?:{p})" for p in _QUOTE_HEADERS), re.IGNORECASE)
 _OUTLOOK_FOLLOWERS = re.compile(r"^(Sent|Gesendet|Envoyé|Inviato|Date|Datum|To|An|À|A)\s*:", re.IGNORECASE)
+# "On <date>, <name> <address> wrote:" as clients write it, often wrapped over two lines.
+_ATTRIBUTION_RE = re.compile(
+    r"^(On|Am|Le|Il giorno|Il) .{4,300}(wrote|schrieb|a écrit|ha scritto)[^\n:]{0,120}:\s*$", re.IGNORECASE
+)
 _SIGNATURE_RE = re.compile(
     r"^(-- ?|Sent from my \w+.*|Von meinem \w+ gesendet.*|Envoyé de mon \w+.*|Inviato da(l mio)? \w+.*)$",
     re.IGNORECASE,
@@ -130,25 +146,33 @@ def trim_reply(text: str) -> str:
     trimming would leave nothing (a customer who only forwards still said something)."""
     lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
     cut = len(lines)
+    at_quote = False
     for index, line in enumerate(lines):
         stripped = line.strip()
-        if _SIGNATURE_RE.match(line.rstrip("\n")) and index > 0:
+        if _SIGNATURE_RE.match(line.rstrip()) and index > 0:
             cut = index
             break
         if stripped.startswith(">") and _rest_is_quoted(lines[index:]):
-            cut = index
+            cut, at_quote = index, True
             break
         if _QUOTE_RE.match(stripped):
-            if stripped.lower().split(":")[0] in {"from", "von", "de", "da"}:
+            if stripped.lower().split(":")[0].strip() in {"from", "von", "de", "da"}:
                 # A lone "From:" line is prose; Outlook's block has Sent/To lines right after it.
                 following = [item.strip() for item in lines[index + 1 : index + 4]]
                 if not any(_OUTLOOK_FOLLOWERS.match(item) for item in following):
                     continue
-            cut = index
+            cut, at_quote = index, True
             break
-    visible = "\n".join(lines[:cut]).strip()
-    # "On <date>, <name> <address> wrote:" is often wrapped over two lines by the client.
-    visible = re.sub(r"\n(On|Am|Le|Il giorno) [^\n]{4,200}$", "", visible).strip()
+    kept = lines[:cut]
+    while kept and not kept[-1].strip():
+        kept.pop()
+    if at_quote:
+        # The attribution above a quote, when the client wrapped it over two lines.
+        for size in (2, 1):
+            if len(kept) >= size and _ATTRIBUTION_RE.match(" ".join(line.strip() for line in kept[-size:])):
+                del kept[-size:]
+                break
+    visible = "\n".join(kept).strip()
     return visible or text.strip()
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Boolean, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.extensions import db
@@ -30,9 +30,9 @@ class Mailbox(TenantScoped, db.Model):
     password_encrypted: Mapped[str] = mapped_column(Text)  # core.secretbox
     folder: Mapped[str] = mapped_column(String(200), default="INBOX")
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
-    # Where the last poll stopped: UIDs only grow within one UIDVALIDITY.
-    uidvalidity: Mapped[int | None] = mapped_column(Integer)
-    last_uid: Mapped[int] = mapped_column(Integer, default=0)
+    # Where the last poll stopped: UIDs only grow within one UIDVALIDITY (both up to 2**32 - 1).
+    uidvalidity: Mapped[int | None] = mapped_column(BigInteger)
+    last_uid: Mapped[int] = mapped_column(BigInteger, default=0)
     last_polled_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from agents import services as agents
+from channels import mailboxes
+from channels.models import Mailbox
 from core import jobs, tenancy
 from core.auth import services as auth
 from core.auth.models import User
@@ -114,6 +116,7 @@ class World:
     beta_macro: Macro
     beta_attachment: Attachment
     beta_inbound: InboundRecord
+    beta_mailbox: Mailbox
 
 
 def build_world() -> World:
@@ -145,6 +148,7 @@ def build_world() -> World:
             beta_macro=None,  # type: ignore[arg-type]
             beta_attachment=None,  # type: ignore[arg-type]
             beta_inbound=None,  # type: ignore[arg-type]
+            beta_mailbox=None,  # type: ignore[arg-type]
         )
         jobs.commit()
         world.alpha_ticket = make_ticket(alpha, email="anna.kunde@example.com")
@@ -171,5 +175,9 @@ def build_world() -> World:
             beta.id, attachments.Upload("facture.pdf", "application/pdf", b"%PDF-1.4 facture")
         )
         world.beta_attachment.message_id = tickets.messages_of(world.beta_ticket)[0].id
+        world.beta_mailbox = mailboxes.create(
+            beta.id, host="imap.beta.example", port=993, use_ssl=True, username="support", password="pw"
+        )
+        world.beta_mailbox.enabled = False  # for the cross-tenant routes; nothing to poll there
         jobs.commit()
     return world

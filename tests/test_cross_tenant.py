@@ -45,6 +45,7 @@ def foreign_values(world: World) -> dict[str, object]:
         "macro_id": world.beta_macro.id,
         "attachment_id": world.beta_attachment.id,
         "record_id": world.beta_inbound.id,
+        "mailbox_id": world.beta_mailbox.id,
     }
 
 

@@ -188,3 +188,39 @@ def test_agent_sees_mail_details_files_and_a_bouncing_address(client: FlaskClien
     assert 'sandbox=""' in page
     assert "<script>alert(1)</script>" not in page
     assert inbound
+
+
+def test_shift_lead_adds_reads_and_removes_a_clients_mailbox(client: FlaskClient, world: World) -> None:
+    from channels.models import Mailbox
+
+    sign_in(client, "supervisor@provider.example")
+    path = f"/agent/clients/{world.alpha.id}/email"
+    token = csrf_token(client, path)
+    refused = client.post(
+        f"/agent/clients/{world.alpha.id}/mailboxes",
+        data={"csrf_token": token, "host": "not a host", "port": "993", "username": "", "password": ""},
+    )
+    assert refused.status_code == 422
+    assert 'class="field has-error"' in refused.get_data(as_text=True)
+    port = free_port()  # nothing listens: reading it fails visibly, and nothing else breaks
+    added = client.post(
+        f"/agent/clients/{world.alpha.id}/mailboxes",
+        data={
+            "csrf_token": token,
+            "host": "127.0.0.1",
+            "port": str(port),
+            "username": "kunden",
+            "password": "geheim",
+        },
+    )
+    assert added.status_code == 302
+    with tenancy.only(world.alpha.id):
+        box = db.session.scalar(select(Mailbox).where(Mailbox.username == "kunden"))
+        assert "geheim" not in box.password_encrypted
+    client.post(f"/agent/clients/{world.alpha.id}/mailboxes/{box.id}/poll", data={"csrf_token": token})
+    page = client.get(path).get_data(as_text=True)
+    assert f"kunden@127.0.0.1:{port}/INBOX" in page
+    assert "Could not read it" in page
+    client.post(f"/agent/clients/{world.alpha.id}/mailboxes/{box.id}/delete", data={"csrf_token": token})
+    with tenancy.only(world.alpha.id):
+        assert db.session.scalar(select(Mailbox).where(Mailbox.username == "kunden")) is None
