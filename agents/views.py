@@ -140,26 +140,15 @@ def bulk_action() -> Response:
     return redirect(back)
 
 
-def _context(ticket_id: int) -> dict[str, object]:
-    ticket = tickets.get_ticket(ticket_id)
-    tenant = db.session.get_one(Tenant, ticket.tenant_id)
-    contact = db.session.get(Contact, ticket.contact_id) if ticket.contact_id else None
-    greeting, greeting_lang = tenant.text_for(tenant.greetings, ticket.language)
-    signature, signature_lang = tenant.text_for(tenant.signatures, ticket.language)
-    script, script_lang = tenant.text_for(tenant.call_scripts, ticket.language)
-    assignee = db.session.get(User, ticket.assignee_id) if ticket.assignee_id else None
-    parent = db.session.get(Ticket, ticket.parent_id) if ticket.parent_id else None
-    merged_into = db.session.get(Ticket, ticket.merged_into_id) if ticket.merged_into_id else None
-    values = macros.values_for(ticket, current_user.name)
+def client_panel(tenant: Tenant, language: str) -> dict[str, object]:
+    """What `agents/_client_panel.html` shows: the client's texts in the customer's language
+    (or its default language, marked as a fallback) and the client's local time."""
+    greeting, greeting_lang = tenant.text_for(tenant.greetings, language)
+    signature, signature_lang = tenant.text_for(tenant.signatures, language)
+    script, script_lang = tenant.text_for(tenant.call_scripts, language)
     return {
-        "ticket": ticket,
         "tenant": tenant,
-        "contact": contact,
-        "assignee": assignee,
-        "number": tickets.display_number(tenant, ticket),
-        "messages": tickets.messages_of(ticket),
-        "files": attachments.by_message(ticket),
-        "history": tickets.history_of(ticket),
+        "panel_language": language,
         "greeting": greeting,
         "greeting_lang": greeting_lang,
         "signature": signature,
@@ -167,6 +156,26 @@ def _context(ticket_id: int) -> dict[str, object]:
         "script": script,
         "script_lang": script_lang,
         "local_time": utcnow().astimezone(ZoneInfo(tenant.timezone)),
+    }
+
+
+def _context(ticket_id: int) -> dict[str, object]:
+    ticket = tickets.get_ticket(ticket_id)
+    tenant = db.session.get_one(Tenant, ticket.tenant_id)
+    contact = db.session.get(Contact, ticket.contact_id) if ticket.contact_id else None
+    assignee = db.session.get(User, ticket.assignee_id) if ticket.assignee_id else None
+    parent = db.session.get(Ticket, ticket.parent_id) if ticket.parent_id else None
+    merged_into = db.session.get(Ticket, ticket.merged_into_id) if ticket.merged_into_id else None
+    values = macros.values_for(ticket, current_user.name)
+    return {
+        **client_panel(tenant, ticket.language),
+        "ticket": ticket,
+        "contact": contact,
+        "assignee": assignee,
+        "number": tickets.display_number(tenant, ticket),
+        "messages": tickets.messages_of(ticket),
+        "files": attachments.by_message(ticket),
+        "history": tickets.history_of(ticket),
         "sender": tenants.sender_display(tenant),
         "parent": parent,
         "merged_into": merged_into,

@@ -35,6 +35,7 @@ TENANTS = [
             (ChannelKind.EMAIL, "support@alpina.example"),
             (ChannelKind.PHONE, "+41445550100"),
             (ChannelKind.FAX, "+41445550199"),
+            (ChannelKind.CHAT, "alpina-demo-chat"),
         ],
         greetings={
             "de": "Grüezi, hier ist der Kundendienst von Alpina Haushaltgeräte.",
@@ -61,7 +62,11 @@ TENANTS = [
         timezone="Europe/Paris",
         currency="EUR",
         ticket_prefix="LUM",
-        channels=[(ChannelKind.EMAIL, "support@lumiere.example"), (ChannelKind.PHONE, "+33155550100")],
+        channels=[
+            (ChannelKind.EMAIL, "support@lumiere.example"),
+            (ChannelKind.PHONE, "+33155550100"),
+            (ChannelKind.CHAT, "lumiere-demo-chat"),
+        ],
         greetings={
             "fr": "Bonjour, service client de Lumière Énergie, que puis-je faire pour vous ?",
             "it": "Buongiorno, servizio clienti di Lumière Énergie, come posso aiutarla?",
@@ -223,6 +228,9 @@ def load() -> list[DemoUser]:
         for data in TENANTS:
             tenant = db.session.scalar(select(Tenant).where(Tenant.slug == data.slug))
             by_slug[data.slug] = tenant or tenants.create_tenant(data)
+            if tenant is not None:  # a demo loaded before a channel was added gets it now
+                for kind, address in data.channels:
+                    tenants.add_channel(tenant.id, kind, address)
         for spec in USERS:
             user = db.session.scalar(select(User).where(User.email == spec.email))
             if user is not None:

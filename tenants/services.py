@@ -118,6 +118,36 @@ def channel_owner(kind: ChannelKind, address: str) -> int | None:
         )
 
 
+def add_channel(tenant_id: int, kind: ChannelKind, address: str) -> TenantChannel:
+    """Give a tenant one more address, number or key (each belongs to one tenant only)."""
+    owner = channel_owner(kind, address)
+    if owner is not None and owner != tenant_id:
+        raise ValidationFailed(
+            fields={"channels": _("%(address)s belongs to another client already.", address=address)}
+        )
+    existing = db.session.scalar(
+        select(TenantChannel).where(
+            TenantChannel.kind == kind.value, TenantChannel.address == _normalize(kind, address)
+        )
+    )
+    if existing is not None:
+        return existing
+    channel = TenantChannel(tenant_id=tenant_id, kind=kind.value, address=_normalize(kind, address))
+    db.session.add(channel)
+    db.session.flush()
+    return channel
+
+
+def chat_key(tenant_id: int) -> str | None:
+    """The public key of the tenant's chat widget, if it has one."""
+    return db.session.scalar(
+        select(TenantChannel.address)
+        .where(TenantChannel.tenant_id == tenant_id, TenantChannel.kind == ChannelKind.CHAT.value)
+        .order_by(TenantChannel.id)
+        .limit(1)
+    )
+
+
 def visible_tenants() -> list[Tenant]:
     """The tenants of the current scope, by name."""
     return list(db.session.scalars(select(Tenant).order_by(Tenant.name)))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, render_template
+from flask import Blueprint, render_template, url_for
 
 from core.auth.access import roles_required
 from core.auth.roles import PROVIDER_ROLES
@@ -32,4 +32,7 @@ def public_home(slug: str) -> str:
     tenant = services.public_tenant(slug)
     enter_tenant(tenant.id, locale=tenant.default_language, timezone=tenant.timezone)
     channels = [c for c in services.channels_of(tenant.id) if c.kind in ("email", "phone")]
-    return render_template("tenants/public_home.html", tenant=tenant, channels=channels)
+    key = services.chat_key(tenant.id)
+    # The client's own pages embed the chat the same way: one script tag with the widget key.
+    widget = url_for("chat.loader", key=key) if key else None
+    return render_template("tenants/public_home.html", tenant=tenant, channels=channels, chat_widget=widget)

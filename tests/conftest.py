@@ -40,6 +40,7 @@ TEST_SETTINGS: dict[str, Any] = {
     "ARGON2_MEMORY_COST": 64,
     "RATELIMIT_LOGIN": "10000 per minute",
     "RATELIMIT_WEBFORM": "10000 per minute",
+    "RATELIMIT_CHAT": "10000 per minute",
     # Jobs run inline in the rolled-back test transaction; tests marked `worker` build their own
     # app that enqueues to Redis for a real RQ worker.
     "JOBS_INLINE": True,

@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from agents import services as agents
 from channels import mailboxes
+from channels.chat_models import ChatSession
 from channels.models import Mailbox
 from core import jobs, tenancy
 from core.auth import services as auth
@@ -45,9 +46,18 @@ def make_tenant(
             timezone=timezone,
             currency=currency,
             ticket_prefix=slug.upper()[:12],
-            channels=[(ChannelKind.EMAIL, email or f"support@{slug}.example"), *phones],
+            channels=[
+                (ChannelKind.EMAIL, email or f"support@{slug}.example"),
+                (ChannelKind.CHAT, chat_key(slug)),
+                *phones,
+            ],
         )
     )
+
+
+def chat_key(slug: str) -> str:
+    """The public widget key the test tenants get."""
+    return f"{slug}-chat-key"
 
 
 def make_user(
@@ -117,6 +127,7 @@ class World:
     beta_attachment: Attachment
     beta_inbound: InboundRecord
     beta_mailbox: Mailbox
+    beta_chat: ChatSession
 
 
 def build_world() -> World:
@@ -149,6 +160,7 @@ def build_world() -> World:
             beta_attachment=None,  # type: ignore[arg-type]
             beta_inbound=None,  # type: ignore[arg-type]
             beta_mailbox=None,  # type: ignore[arg-type]
+            beta_chat=None,  # type: ignore[arg-type]
         )
         jobs.commit()
         world.alpha_ticket = make_ticket(alpha, email="anna.kunde@example.com")
@@ -179,5 +191,10 @@ def build_world() -> World:
             beta.id, host="imap.beta.example", port=993, use_ssl=True, username="support", password="pw"
         )
         world.beta_mailbox.enabled = False  # for the cross-tenant routes; nothing to poll there
+        # A chat of beta's (stored as the widget stores it; nobody is online in this world).
+        world.beta_chat = ChatSession(
+            tenant_id=beta.id, visitor_name="Jeanne", language="fr", topic="Compteur", status="queued"
+        )
+        db.session.add(world.beta_chat)
         jobs.commit()
     return world

@@ -13,7 +13,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from tests.conftest import api_as, csrf_token, sign_in
-from tests.factories import World
+from tests.factories import World, chat_key
 
 # Public by design: anyone may open a client's public page by its slug.
 PUBLIC_ENDPOINTS = {
@@ -24,6 +24,11 @@ PUBLIC_ENDPOINTS = {
     "static",
     "auth.reset_password",
     "api_meta.openapi",
+    # Anyone holding a client's public widget key may load the widget and start a chat.
+    "chat.loader",
+    "chat.config",
+    "chat.start",
+    "chat.leave_message",
 }
 
 ALPHA_SIDE = [
@@ -46,6 +51,10 @@ def foreign_values(world: World) -> dict[str, object]:
         "attachment_id": world.beta_attachment.id,
         "record_id": world.beta_inbound.id,
         "mailbox_id": world.beta_mailbox.id,
+        "chat_id": world.beta_chat.id,
+        # A visitor of alpha's widget presenting a token of one of beta's chats.
+        "key": chat_key(world.alpha.slug),
+        "token": world.beta_chat.token,
     }
 
 

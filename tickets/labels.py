@@ -70,6 +70,7 @@ EVENT = {
     "contact_merged": _l("duplicate contact merged"),
     "auto_reply": _l("automatic reply received"),
     "bounce": _l("mail to the customer bounced"),
+    "chat_transcript": _l("chat transcript stored"),
 }
 INBOUND_STATUS = {
     "received": _l("Waiting"),

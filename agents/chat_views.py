@@ -1,0 +1,182 @@
+"""The agents' chat console (`/agent/chats`): the queue of waiting chats offered to the agent
+(their clients, their languages), the chats they hold, one conversation with the client's
+context beside it, and a single event stream for all of it.
+
+One stream per console, not per chat: an agent holds several chats, and browsers allow only a
+few open connections per site. Its event ids are message ids, shared by all chats, so one
+`Last-Event-ID` resumes every conversation at once.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response, current_app, flash, jsonify, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+
+from agents import services as agent_services
+from agents.views import bp, client_panel, workspace
+from channels import chat, chat_broker
+from channels.chat_models import ChatAuthor, ChatSession
+from channels.chat_stream import resume_from, sse, stream
+from core.api import error_response
+from core.auth.models import User
+from core.errors import Conflict, PermissionDenied, ServiceError, ValidationFailed
+from core.extensions import db
+from core.i18n import language_name
+from tenants.models import Tenant
+from tickets import services as tickets
+from tickets.models import Contact, Ticket
+
+
+def _tenant_names(ids: set[int]) -> dict[int, str]:
+    if not ids:
+        return {}
+    rows = db.session.execute(select(Tenant.id, Tenant.name).where(Tenant.id.in_(ids)))
+    return {tenant_id: name for tenant_id, name in rows}
+
+
+@bp.route("/chats")
+@bp.route("/chats/<int:chat_id>")
+@workspace
+def chats(chat_id: int | None = None) -> str:
+    selected = chat.get(chat_id) if chat_id is not None else None
+    context: dict[str, Any] = {}
+    if selected is not None:
+        tenant = db.session.get_one(Tenant, selected.tenant_id)
+        ticket = db.session.get(Ticket, selected.ticket_id) if selected.ticket_id else None
+        contact = db.session.get(Contact, ticket.contact_id) if ticket and ticket.contact_id else None
+        context = {
+            **client_panel(tenant, selected.language),
+            "messages": [chat.as_json(m, selected) for m in chat.messages_after([selected.id])],
+            "ticket": ticket,
+            "number": tickets.display_number(tenant, ticket) if ticket else None,
+            "contact": contact,
+            "mine": selected.agent_id == current_user.id,
+        }
+    held = chat.held_by(current_user.id)
+    return render_template(
+        "agents/chats.html",
+        selected=selected,
+        held=held,
+        held_tenants=_tenant_names({s.tenant_id for s in held}),
+        queue=_queue(current_user.id),
+        after=chat.last_message_id(),
+        max_chars=current_app.config["CHAT_MAX_CHARS"],
+        **context,
+    )
+
+
+@bp.route("/chats/events")
+@workspace
+def chat_events() -> Response:
+    """The console's stream: new lines of the agent's chats, the visitors' typing, the queue."""
+    user_id = current_user.id
+    tenant_ids = agent_services.assigned_tenant_ids(user_id)
+    after = resume_from() or chat.last_message_id()
+
+    def step(cursor: int, notes: list[dict[str, Any]]) -> tuple[list[str], int, bool]:
+        chunks = []
+        for message in chat.agent_messages_after(user_id, cursor):
+            chunks.append(sse("message", chat.as_json(message), message.id))
+            cursor = message.id
+        held = {s.id for s in chat.held_by(user_id)}
+        for note in notes:
+            typing = note.get("type") == "typing" and note.get("who") == "visitor"
+            if typing and note.get("session_id") in held:
+                chunks.append(sse("typing", {"session_id": note["session_id"], "who": "visitor"}))
+        # The queue on connect, on every change, and with each keepalive poll (self-healing).
+        if not notes or any(n.get("type") in ("queue", "hello") for n in notes):
+            chunks.append(sse("queue", {"chats": _queue(user_id)}))
+        return chunks, cursor, False
+
+    return stream([chat_broker.tenant_channel(t) for t in tenant_ids], step, after)
+
+
+def _queue(user_id: int) -> list[dict[str, Any]]:
+    """The waiting chats offered to the agent, as the console shows them (also from the stream,
+    where there is no request: the user is loaded afresh)."""
+    user = db.session.get(User, user_id)
+    sessions = chat.queue_for(user) if user is not None else []
+    names = _tenant_names({s.tenant_id for s in sessions})
+    return [
+        {
+            "id": s.id,
+            "tenant": names.get(s.tenant_id, ""),
+            "name": s.visitor_name,
+            "language": language_name(s.language),
+            "topic": s.topic,
+            "since": s.created_at.isoformat(),
+        }
+        for s in sessions
+    ]
+
+
+@bp.route("/chats/<int:chat_id>/accept", methods=["POST"])
+@workspace
+def chat_accept(chat_id: int) -> Response:
+    session = chat.get(chat_id)
+    try:
+        chat.accept(session, current_user)
+    except (Conflict, PermissionDenied) as exc:
+        flash(str(exc.message), "error")
+        return redirect(url_for("agent.chats"))
+    return redirect(url_for("agent.chats", chat_id=chat_id))
+
+
+def _mine(chat_id: int) -> ChatSession:
+    return chat.get(chat_id)
+
+
+@bp.route("/chats/<int:chat_id>/messages", methods=["POST"])
+@workspace
+def chat_post(chat_id: int) -> tuple[Response, int]:
+    session = _mine(chat_id)
+    data = request.get_json(silent=True)
+    body = data.get("body") if isinstance(data, dict) else request.form.get("body")
+    try:
+        text = body if isinstance(body, str) else ""
+        message = chat.post(session, ChatAuthor.AGENT, text, user_id=current_user.id)
+    except ServiceError as exc:
+        return error_response(exc.status, exc.code, exc.message, exc.fields), exc.status
+    return jsonify(chat.as_json(message, session)), 201
+
+
+@bp.route("/chats/<int:chat_id>/typing", methods=["POST"])
+@workspace
+def chat_typing(chat_id: int) -> tuple[str, int]:
+    session = _mine(chat_id)
+    if session.agent_id == current_user.id:
+        chat.typing(session, ChatAuthor.AGENT)
+    return "", 204
+
+
+@bp.route("/chats/<int:chat_id>/end", methods=["POST"])
+@workspace
+def chat_end(chat_id: int) -> Response:
+    session = _mine(chat_id)
+    try:
+        ticket = chat.end(session, "agent", user_id=current_user.id)
+    except PermissionDenied as exc:
+        flash(str(exc.message), "error")
+        return redirect(url_for("agent.chats", chat_id=chat_id))
+    flash(_("Chat ended. The transcript is on the ticket."), "success")
+    if ticket is None:
+        return redirect(url_for("agent.chats"))
+    return redirect(url_for("agent.ticket", ticket_id=ticket.id))
+
+
+@bp.route("/chats/<int:chat_id>/escalate", methods=["POST"])
+@workspace
+def chat_escalate(chat_id: int) -> Response:
+    session = _mine(chat_id)
+    try:
+        ticket = chat.escalate(session, current_user.id, request.form.get("reason", ""))
+    except (ValidationFailed, Conflict, PermissionDenied) as exc:
+        for message in exc.fields.values() or [exc.message]:
+            flash(str(message), "error")
+        return redirect(url_for("agent.chats", chat_id=chat_id))
+    flash(_("Escalated to the client's second level."), "success")
+    return redirect(url_for("agent.ticket", ticket_id=ticket.id))
