@@ -84,7 +84,8 @@ def receive_raw(raw: bytes, recipients: list[str] | None = None, *, source: str)
     tenant_ids = list(dict.fromkeys(t for t in (accepting_tenant(a) for a in addresses) if t is not None))
     if not tenant_ids:
         raise UnknownRecipient(", ".join(addresses) or "no recipients")
-    return [receive_for_tenant(t, raw, source=source, recipients=addresses) for t in tenant_ids]
+    key = _idempotency_key(raw)
+    return [_store(t, raw, key, source=source, addresses=addresses) for t in tenant_ids]
 
 
 def receive_for_tenant(
@@ -93,12 +94,16 @@ def receive_for_tenant(
     """Store the message for one tenant known from the transport (an IMAP mailbox it keeps),
     without the support-address check, and commit; idempotent like `receive_raw`."""
     addresses = recipients if recipients is not None else recipients_from_headers(raw)
+    return _store(tenant_id, raw, _idempotency_key(raw), source=source, addresses=addresses)
+
+
+def _store(tenant_id: int, raw: bytes, key: str, *, source: str, addresses: list[str]) -> Delivery:
     with tenancy.only(tenant_id):
         record = intake.receive(
             tenant_id,
             intake.InboundContact(
                 channel=Channel.EMAIL,
-                external_id=_idempotency_key(raw),
+                external_id=key,
                 subject="",
                 body="",
                 extra={"source": source, "recipients": addresses[:50], "size": len(raw)},
@@ -177,17 +182,21 @@ def process_mail(record: InboundRecord) -> Ticket | None:
     return new
 
 
+def _ticket_of_messages(tenant_id: int, message_ids: list[str]) -> Ticket | None:
+    """The ticket of the newest message with one of these Message-IDs (ours or the customer's)."""
+    if not message_ids:
+        return None
+    ticket_id = db.session.scalar(
+        select(Message.ticket_id)
+        .where(Message.tenant_id == tenant_id, Message.email_message_id.in_(message_ids[:50]))
+        .order_by(Message.id.desc())
+        .limit(1)
+    )
+    return db.session.get(Ticket, ticket_id) if ticket_id else None
+
+
 def _thread(tenant: Tenant, mail: ParsedMail) -> Ticket | None:
-    ticket = None
-    ids = mail.thread_ids
-    if ids:
-        ticket_id = db.session.scalar(
-            select(Message.ticket_id)
-            .where(Message.tenant_id == tenant.id, Message.email_message_id.in_(ids[:50]))
-            .order_by(Message.id.desc())
-            .limit(1)
-        )
-        ticket = db.session.get(Ticket, ticket_id) if ticket_id else None
+    ticket = _ticket_of_messages(tenant.id, mail.thread_ids)
     if ticket is None:
         for prefix, number in TICKET_REF_RE.findall(mail.subject):
             if prefix == tenant.ticket_prefix:
@@ -240,17 +249,7 @@ def _bounce(record: InboundRecord, mail: ParsedMail) -> Ticket | None:
             contact.email_failing_since = contact.email_failing_since or now
             contact.email_failure = (reason or _("Mail to this address bounced."))[:500]
     ids = [*(bounce.original_message_ids if bounce else []), *mail.thread_ids]
-    ticket_id = (
-        db.session.scalar(
-            select(Message.ticket_id)
-            .where(Message.tenant_id == record.tenant_id, Message.email_message_id.in_(ids[:50]))
-            .order_by(Message.id.desc())
-            .limit(1)
-        )
-        if ids
-        else None
-    )
-    ticket = db.session.get(Ticket, ticket_id) if ticket_id else None
+    ticket = _ticket_of_messages(record.tenant_id, ids)
     if ticket is None:
         record.outcome = OUTCOME_BOUNCE_UNMATCHED
         return None
