@@ -166,6 +166,9 @@ class Ticket(TenantScoped, db.Model):
     first_contact_resolution: Mapped[bool] = mapped_column(Boolean, default=False)
     customer_round_trip: Mapped[bool] = mapped_column(Boolean, default=False)
     was_escalated: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Resolved with an answer from the client's knowledge base (deflection reporting).
+    kb_article_id: Mapped[int | None] = mapped_column(ForeignKey("articles.id", ondelete="SET NULL"))
+    kb_resolution: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     first_response_at: Mapped[datetime | None]
