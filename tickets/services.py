@@ -200,11 +200,14 @@ def set_status(ticket: Ticket, status: Status, *, now: datetime | None = None) -
         ticket.first_contact_resolution = (
             ticket.level == 1 and not ticket.customer_round_trip and not ticket.was_escalated
         )
+        # An article's answer went into a reply (knowledge.desk sets kb_article_id): deflection.
+        ticket.kb_resolution = ticket.kb_article_id is not None
     if status is Status.CLOSED:
         ticket.closed_at = now
     if status is Status.OPEN and current in (Status.RESOLVED, Status.CLOSED):
         ticket.resolved_at = None
         ticket.first_contact_resolution = False
+        ticket.kb_resolution = False
     was_open, is_open = current.value in OPEN_VALUES, status.value in OPEN_VALUES
     if was_open != is_open:
         _workload(ticket.assignee_id, 1 if is_open else -1)
