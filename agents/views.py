@@ -21,6 +21,9 @@ from core.auth.roles import PROVIDER_ROLES
 from core.errors import Conflict, NotFound, ValidationFailed
 from core.extensions import db
 from core.models_base import utcnow
+from knowledge import desk
+from knowledge import services as articles
+from knowledge.models import UseKind
 from tenants import services as tenants
 from tenants.models import Tenant
 from tickets import attachments, calls, contacts, intake, macros, organizations, sla, timetrack
@@ -190,6 +193,19 @@ def _context(ticket_id: int) -> dict[str, object]:
         "priorities": [p.value for p in Priority],
         "categories": [c.value for c in Category],
         "overdue": sla.is_overdue(ticket, utcnow()),
+        **_knowledge(ticket),
+    }
+
+
+def _knowledge(ticket: Ticket) -> dict[str, object]:
+    """The client's articles that match the ticket (or the agent's own search), each with its
+    answer ready to insert, and the articles already used on it."""
+    query = request.args.get("kbq", "").strip()[:200] or None
+    found = desk.suggestions(ticket, text=query)
+    return {
+        "kb_query": query or "",
+        "kb_suggestions": [(s, desk.answer(ticket, s.article, current_user.name)[0]) for s in found],
+        "kb_uses": desk.uses_of(ticket),
     }
 
 
@@ -239,6 +255,9 @@ def reply(ticket_id: int) -> Response | tuple[str, int]:
         else:
             if macro_id.isdigit():
                 then = macros.follow_up(ticket, macros.get(int(macro_id))) or then
+            article_id = request.form.get("article", "")
+            if article_id.isdigit():
+                desk.record_use(ticket, articles.get(int(article_id)), UseKind.INSERTED, current_user.id)
             message = tickets.reply(ticket, current_user.id, request.form.get("body", ""), then=then)
             if message.data.get("to"):
                 flash(_("Reply sent in the client's name."), "success")

@@ -4,7 +4,18 @@ help center, and the loop between the client's experts and the first-level desk.
 from __future__ import annotations
 
 from flask import Flask
+from flask_babel import lazy_gettext as _l
 
 
 def init_app(app: Flask) -> None:
-    from knowledge import models  # noqa: F401  (registers the models)
+    from core import nav
+    from core.auth.roles import CLIENT_ROLES, PROVIDER_ROLES
+    from knowledge import labels, models, views  # noqa: F401  (models: registers them)
+
+    app.register_blueprint(views.bp)
+    nav.add_nav(_l("Knowledge base"), "kb.index", [*PROVIDER_ROLES, *CLIENT_ROLES], order=40)
+    app.jinja_env.globals.update(
+        kb_status_label=lambda key: labels.label(labels.STATUS, key),
+        kb_visibility_label=lambda key: labels.label(labels.VISIBILITY, key),
+        kb_change_label=lambda key: labels.label(labels.CHANGE_KIND, key),
+    )

@@ -120,6 +120,17 @@ def text_for(article: Article, language: str) -> tuple[ArticleTranslation | None
     return fallback, True
 
 
+def reviewers(tenant_id: int) -> list[User]:
+    """The client's own staff, who may review and approve."""
+    return list(
+        db.session.scalars(
+            select(User)
+            .where(User.tenant_id == tenant_id, User.role.in_(list(APPROVERS)), User.is_active.is_(True))
+            .order_by(User.name)
+        )
+    )
+
+
 def missing_languages(article: Article, tenant: Tenant | None = None) -> list[str]:
     tenant = tenant or tenant_of(article)
     have = translations(article)
@@ -183,7 +194,7 @@ def listing(
 # --- validation -------------------------------------------------------------------------------
 
 
-def _clean_text(tenant: Tenant, language: str, title: str, body: str) -> tuple[str, str]:
+def clean_text(tenant: Tenant, language: str, title: str, body: str) -> tuple[str, str]:
     errors: dict[str, str] = {}
     title = " ".join((title or "").split())
     body = (body or "").strip()
@@ -265,7 +276,7 @@ def create(
     """A new article with its first text. From the desk it is a proposal: it waits in review."""
     tenant = _tenant(data.tenant_id)
     proposing = actor.role not in WRITERS
-    title, body = _clean_text(tenant, data.language, data.title, data.body)
+    title, body = clean_text(tenant, data.language, data.title, data.body)
     category_id, visibility, tags = _clean_properties(tenant.id, data.category_id, data.visibility, data.tags)
     now = utcnow()
     article = Article(
@@ -319,7 +330,7 @@ def save_text(
     if check:
         _require(may_write(actor, article))
     tenant = tenant_of(article)
-    title, body = _clean_text(tenant, language, title, body)
+    title, body = clean_text(tenant, language, title, body)
     now = utcnow()
     tr = translation(article, language)
     if tr is None:

@@ -48,7 +48,7 @@ def _root() -> Path:
 
 def path_of(attachment: Attachment) -> Path:
     """Only reachable through an Attachment row, which the tenancy scope already filtered."""
-    return _root() / str(attachment.tenant_id) / attachment.sha256
+    return blob_path(attachment.tenant_id, attachment.sha256)
 
 
 def safe_name(name: str) -> str:
@@ -83,16 +83,30 @@ def check(uploads: list[Upload]) -> None:
             )
 
 
-def store(tenant_id: int, upload: Upload, *, inbound_id: int | None = None) -> Attachment:
-    digest = hashlib.sha256(upload.data).hexdigest()
+def write_blob(tenant_id: int, data: bytes) -> str:
+    """Keep the bytes in the tenant's folder, named by their SHA-256 (the same file is kept once)."""
+    digest = hashlib.sha256(data).hexdigest()
     folder = _root() / str(tenant_id)
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / digest
     if not target.exists():
         temporary = target.with_suffix(".part")
-        temporary.write_bytes(upload.data)
+        temporary.write_bytes(data)
         temporary.replace(target)
-    content_type = mimetypes.guess_type(safe_name(upload.filename))[0] or upload.content_type
+    return digest
+
+
+def blob_path(tenant_id: int, digest: str) -> Path:
+    return _root() / str(tenant_id) / digest
+
+
+def content_type_of(upload: Upload) -> str:
+    return mimetypes.guess_type(safe_name(upload.filename))[0] or upload.content_type
+
+
+def store(tenant_id: int, upload: Upload, *, inbound_id: int | None = None) -> Attachment:
+    digest = write_blob(tenant_id, upload.data)
+    content_type = content_type_of(upload)
     attachment = Attachment(
         tenant_id=tenant_id,
         inbound_id=inbound_id,

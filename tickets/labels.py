@@ -71,6 +71,7 @@ EVENT = {
     "auto_reply": _l("automatic reply received"),
     "bounce": _l("mail to the customer bounced"),
     "chat_transcript": _l("chat transcript stored"),
+    "kb_article": _l("answer from the knowledge base used"),
 }
 INBOUND_STATUS = {
     "received": _l("Waiting"),

@@ -57,6 +57,20 @@
     });
   }
 
+  // An article's answer, already in the ticket's language with its placeholders filled, goes
+  // into the reply box; the form then tells the server which article was used.
+  document.querySelectorAll("button.kb-insert").forEach(function (button) {
+    button.addEventListener("click", function () {
+      var box = document.getElementById("body");
+      var used = document.getElementById("kb-article");
+      if (!box) return;
+      box.value = box.value.replace(/\s+$/, "") + (box.value.trim() ? "\n\n" : "") + button.dataset.text;
+      if (used) used.value = button.dataset.article;
+      document.getElementById("kind-reply").checked = true;
+      box.focus();
+    });
+  });
+
   // The running timer on a ticket counts up while the page is open.
   var timer = document.querySelector(".timer[data-started]");
   if (timer) {
