@@ -9,12 +9,14 @@ from flask_babel import lazy_gettext as _l
 def init_app(app: Flask) -> None:
     from core import nav
     from core.auth.roles import PROVIDER_ROLES, Role
-    from tenants import api, cli, labels, models, services, views  # noqa: F401
+    from tenants import api, cli, labels, models, portal_views, services, views  # noqa: F401
 
     app.register_blueprint(views.bp)
+    app.register_blueprint(portal_views.bp)
     app.register_blueprint(api.bp)
     app.cli.add_command(cli.group)
     nav.add_nav(_l("Clients"), "tenants.index", PROVIDER_ROLES, order=20)
+    nav.add_nav(_l("Escalations"), "portal.escalations", [Role.CLIENT_ADMIN, Role.CLIENT_EXPERT], order=12)
     nav.add_home_panel(
         "tenants/_home_panel.html", [*PROVIDER_ROLES, Role.CLIENT_ADMIN, Role.CLIENT_EXPERT], order=10
     )
