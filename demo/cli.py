@@ -6,7 +6,7 @@ import click
 from flask.cli import with_appcontext
 
 from core import jobs
-from demo import data
+from demo import data, knowledge
 
 group = click.Group("demo", help="Demo data.")
 
@@ -16,6 +16,8 @@ group = click.Group("demo", help="Demo data.")
 def load() -> None:
     """Load the demo tenants and accounts (idempotent) and print the sign-ins."""
     users = data.load()
+    jobs.commit()  # the demo contacts become tickets (inline jobs run after the commit)
+    knowledge.escalate(data.tenants_by_slug())
     jobs.commit()
     click.echo("")
     click.echo(f"Demo accounts (password for all: {data.DEMO_PASSWORD})")

@@ -14,6 +14,7 @@ from core.auth import services as auth
 from core.auth.models import User
 from core.auth.roles import Role
 from core.extensions import db
+from demo import knowledge as demo_knowledge
 from tenants import services as tenants
 from tenants.models import ChannelKind, Tenant
 from tickets import intake, macros
@@ -221,6 +222,14 @@ USERS = [
 ]
 
 
+def tenants_by_slug() -> dict[str, Tenant]:
+    with tenancy.system_scope():
+        return {
+            t.slug: t
+            for t in db.session.scalars(select(Tenant).where(Tenant.slug.in_(["alpina", "lumiere"])))
+        }
+
+
 def load() -> list[DemoUser]:
     """Create what is missing; the caller commits."""
     with tenancy.system_scope():
@@ -261,6 +270,7 @@ def load() -> list[DemoUser]:
                         by_slug[slug].id, name, language, body, set_status=status, add_tags=tags
                     )
                 )
+        demo_knowledge.load(by_slug)
         for spec in USERS:
             if spec.role is Role.AGENT:
                 user = db.session.scalar(select(User).where(User.email == spec.email))

@@ -15,6 +15,12 @@ from core.auth import services as auth
 from core.auth.models import User
 from core.auth.roles import Role
 from core.extensions import db
+from knowledge import categories as kb_categories
+from knowledge import feed as kb_feed
+from knowledge import files as kb_files
+from knowledge import proposals as kb_proposals
+from knowledge import services as kb
+from knowledge.models import Article, ArticleChange, ArticleFile, ArticleProposal, KbCategory
 from tenants import services as tenants
 from tenants.models import ChannelKind, Tenant
 from tickets import attachments, calls, intake, macros, organizations
@@ -128,6 +134,11 @@ class World:
     beta_inbound: InboundRecord
     beta_mailbox: Mailbox
     beta_chat: ChatSession
+    beta_article: Article
+    beta_article_file: ArticleFile
+    beta_proposal: ArticleProposal
+    beta_change: ArticleChange
+    beta_category: KbCategory
 
 
 def build_world() -> World:
@@ -161,6 +172,11 @@ def build_world() -> World:
             beta_inbound=None,  # type: ignore[arg-type]
             beta_mailbox=None,  # type: ignore[arg-type]
             beta_chat=None,  # type: ignore[arg-type]
+            beta_article=None,  # type: ignore[arg-type]
+            beta_article_file=None,  # type: ignore[arg-type]
+            beta_proposal=None,  # type: ignore[arg-type]
+            beta_change=None,  # type: ignore[arg-type]
+            beta_category=None,  # type: ignore[arg-type]
         )
         jobs.commit()
         world.alpha_ticket = make_ticket(alpha, email="anna.kunde@example.com")
@@ -196,5 +212,30 @@ def build_world() -> World:
             tenant_id=beta.id, visitor_name="Jeanne", language="fr", topic="Compteur", status="queued"
         )
         db.session.add(world.beta_chat)
+        _beta_knowledge(world)
         jobs.commit()
     return world
+
+
+def _beta_knowledge(world: World) -> None:
+    """A published, public article of beta's with a file, a category, a proposal and a feed entry."""
+    world.beta_category = kb_categories.save(world.beta.id, {"fr": "Factures"}, None)
+    world.beta_article = kb.create(
+        kb.ArticleInput(
+            tenant_id=world.beta.id,
+            language="fr",
+            title="Corriger une facture",
+            body="Envoyez-nous la facture.",
+            category_id=world.beta_category.id,
+            visibility="public",
+        ),
+        world.beta_expert,
+    )
+    kb.approve(world.beta_article, world.beta_expert)
+    world.beta_article_file = kb_files.add(
+        world.beta_article, attachments.Upload("plan.png", "image/png", b"\x89PNG beta"), world.beta_expert
+    )
+    world.beta_proposal = kb_proposals.propose(
+        world.beta_article, "fr", title="Corriger une facture", body="Mieux.", note="", actor=world.agent_both
+    )
+    world.beta_change = kb_feed.entries(world.agent_both, [world.beta.id])[0].change

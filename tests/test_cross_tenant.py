@@ -55,6 +55,14 @@ def foreign_values(world: World) -> dict[str, object]:
         # A visitor of alpha's widget presenting a token of one of beta's chats.
         "key": chat_key(world.alpha.slug),
         "token": world.beta_chat.token,
+        "article_id": world.beta_article.id,
+        "language": "fr",
+        "number": 1,
+        "file_id": world.beta_article_file.id,
+        "proposal_id": world.beta_proposal.id,
+        "decision": "accept",
+        "change_id": world.beta_change.id,
+        "category_id": world.beta_category.id,
     }
 
 
