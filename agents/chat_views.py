@@ -26,6 +26,9 @@ from core.auth.models import User
 from core.errors import Conflict, PermissionDenied, ServiceError, ValidationFailed
 from core.extensions import db
 from core.i18n import language_name
+from knowledge import desk
+from knowledge import services as articles
+from knowledge.models import UseKind
 from tenants.models import Tenant
 from tickets import services as tickets
 from tickets.models import Contact, Ticket
@@ -55,6 +58,7 @@ def chats(chat_id: int | None = None) -> str:
             "number": tickets.display_number(tenant, ticket) if ticket else None,
             "contact": contact,
             "mine": selected.agent_id == current_user.id,
+            **_knowledge(selected, tenant, ticket),
         }
     held = chat.held_by(current_user.id)
     return render_template(
@@ -67,6 +71,39 @@ def chats(chat_id: int | None = None) -> str:
         max_chars=current_app.config["CHAT_MAX_CHARS"],
         **context,
     )
+
+
+def _knowledge(session: ChatSession, tenant: Tenant, ticket: Ticket | None) -> dict[str, Any]:
+    """Articles for the chat's topic and what the visitor wrote, with answers ready to insert."""
+    query = request.args.get("kbq", "").strip()[:200]
+    if not query:
+        said = [m.body for m in chat.messages_after([session.id]) if m.author == ChatAuthor.VISITOR.value]
+        query = " ".join([session.topic, *said[:3]])[:600]
+    values = {
+        "contact_name": session.visitor_name,
+        "ticket_number": tickets.display_number(tenant, ticket) if ticket else "",
+        "ticket_subject": session.topic,
+        "agent_name": current_user.name,
+        "client_name": tenant.name,
+    }
+    found = desk.suggest(tenant.id, session.language, query)
+    return {
+        "kb_query": request.args.get("kbq", ""),
+        "kb_suggestions": [(s, desk.answer_text(s.article, session.language, values)[0]) for s in found],
+    }
+
+
+@bp.route("/chats/<int:chat_id>/kb/<int:article_id>", methods=["POST"])
+@workspace
+def chat_kb_used(chat_id: int, article_id: int) -> tuple[str, int]:
+    """An article's answer went into the chat: recorded on the chat's ticket."""
+    session = _mine(chat_id)
+    if session.ticket_id is not None:
+        ticket = tickets.get_ticket(session.ticket_id)
+        desk.record_use(ticket, articles.get(article_id), UseKind.INSERTED, current_user.id)
+    else:
+        articles.get(article_id)
+    return "", 204
 
 
 @bp.route("/chats/events")

@@ -36,9 +36,17 @@ bp = Blueprint("webform", __name__, template_folder="templates")
 UUID_RE = re.compile(r"^[0-9a-f]{32}$")
 
 
+def _visitor_language(tenant: Tenant) -> str:
+    """The language asked for, else the browser's best among the client's, else the client's default."""
+    asked = request.args.get("lang")
+    if asked in tenant.languages:
+        return str(asked)
+    return request.accept_languages.best_match(tenant.languages) or tenant.default_language
+
+
 def _tenant(slug: str) -> Tenant:
     tenant = tenants.public_tenant(slug)
-    enter_tenant(tenant.id, locale=tenant.default_language, timezone=tenant.timezone)
+    enter_tenant(tenant.id, locale=_visitor_language(tenant), timezone=tenant.timezone)
     g.embeddable = True
     return tenant
 
@@ -54,8 +62,7 @@ def _form(tenant: Tenant) -> ContactForm:
     if request.method == "GET":
         form.submission_id.data = uuid.uuid4().hex
         form.subject.data = request.args.get("subject", "")[:300]
-        if request.args.get("lang") in tenant.languages:
-            form.language.data = request.args["lang"]
+        form.language.data = _visitor_language(tenant)
     return form
 
 

@@ -51,14 +51,7 @@ def _first_words(ticket: Ticket) -> str:
 
 
 def suggestions(ticket: Ticket, limit: int = 5, text: str | None = None) -> list[Suggestion]:
-    """The client's published articles that best match the ticket, in its language first; when
-    fewer are found, the client's default language fills up (marked as such)."""
-    tenant = db.session.get_one(Tenant, ticket.tenant_id)
-    query = text if text is not None else _first_words(ticket)
-    languages = [ticket.language]
-    if tenant.default_language != ticket.language:
-        languages.append(tenant.default_language)
-    hits = search.search(tenant.id, query, languages=languages, limit=limit * 2)
+    """The client's published articles that best match the ticket (or the agent's own words)."""
     used = set(
         db.session.scalars(
             select(ArticleUse.article_id).where(
@@ -66,9 +59,27 @@ def suggestions(ticket: Ticket, limit: int = 5, text: str | None = None) -> list
             )
         )
     )
+    query = text if text is not None else _first_words(ticket)
+    return suggest(ticket.tenant_id, ticket.language, query, limit=limit, used=used)
+
+
+def suggest(
+    tenant_id: int,
+    language: str,
+    query: str,
+    *,
+    limit: int = 5,
+    used: set[int] | frozenset[int] = frozenset(),
+) -> list[Suggestion]:
+    """Best matches in `language` first; when fewer are found, the client's default language
+    fills up (marked as such: the agent answers in the customer's language from it)."""
+    tenant = db.session.get_one(Tenant, tenant_id)
+    languages = [language]
+    if tenant.default_language != language:
+        languages.append(tenant.default_language)
+    hits = search.search(tenant.id, query, languages=languages, limit=limit * 2)
     seen: dict[int, Suggestion] = {}
-    ordered = sorted(hits, key=lambda h: (h.language != ticket.language, -h.score))
-    for hit in ordered:
+    for hit in sorted(hits, key=lambda h: (h.language != language, -h.score)):
         if hit.article_id in seen or len(seen) >= limit:
             continue
         article = db.session.get(Article, hit.article_id)
@@ -76,7 +87,7 @@ def suggestions(ticket: Ticket, limit: int = 5, text: str | None = None) -> list
         if article is None or text_row is None:
             continue
         seen[hit.article_id] = Suggestion(
-            article, text_row, hit.language != ticket.language, hit.snippet, hit.article_id in used
+            article, text_row, hit.language != language, hit.snippet, hit.article_id in used
         )
     return list(seen.values())
 
@@ -84,23 +95,26 @@ def suggestions(ticket: Ticket, limit: int = 5, text: str | None = None) -> list
 def answer(ticket: Ticket, article: Article, agent_name: str) -> tuple[str, bool]:
     """The article's text for the reply, in the ticket's language when there is one, with the
     ticket's placeholders filled: the client's answer in the client's voice."""
-    _published(ticket, article)
-    text_row, fallback = articles.text_for(article, ticket.language)
+    _published(ticket.tenant_id, article)
+    return answer_text(article, ticket.language, macros.values_for(ticket, agent_name))
+
+
+def answer_text(article: Article, language: str, values: Mapping[str, str]) -> tuple[str, bool]:
+    text_row, fallback = articles.text_for(article, language)
     if text_row is None:
         return "", False
-    values: Mapping[str, str] = macros.values_for(ticket, agent_name)
     return macros.fill(markdown.to_text(text_row.body), values), fallback
 
 
-def _published(ticket: Ticket, article: Article) -> None:
-    if article.tenant_id != ticket.tenant_id or article.status != ArticleStatus.PUBLISHED.value:
+def _published(tenant_id: int, article: Article) -> None:
+    if article.tenant_id != tenant_id or article.status != ArticleStatus.PUBLISHED.value:
         raise NotFound(_("Not found."))
 
 
 def record_use(ticket: Ticket, article: Article, kind: UseKind, user_id: int | None) -> ArticleUse:
     """Consulted or used on this ticket. An inserted answer makes the ticket's resolution a
     knowledge-base resolution, and appears in its history."""
-    _published(ticket, article)
+    _published(ticket.tenant_id, article)
     text_row, _fallback = articles.text_for(article, ticket.language)
     use = ArticleUse(
         tenant_id=ticket.tenant_id,

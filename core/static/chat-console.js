@@ -113,6 +113,17 @@
     });
   }
 
+  // A knowledge-base answer goes into the message box; the server records it on the chat's ticket.
+  Array.prototype.forEach.call(document.querySelectorAll("button.kb-insert"), function (button) {
+    button.addEventListener("click", function () {
+      var box = document.getElementById("chat-body");
+      if (!box) return;
+      box.value = box.value.replace(/\s+$/, "") + (box.value.trim() ? "\n\n" : "") + button.dataset.text;
+      box.focus();
+      post(button.dataset.used);
+    });
+  });
+
   var form = document.getElementById("chat-form");
   if (form) {
     var box = document.getElementById("chat-body");
