@@ -8,13 +8,17 @@ from flask_babel import lazy_gettext as _l
 
 
 def init_app(app: Flask) -> None:
+    from flask_login import current_user
+
     from core import nav
-    from core.auth.roles import CLIENT_ROLES, PROVIDER_ROLES
-    from knowledge import labels, models, views  # noqa: F401  (models: registers them)
+    from core.auth.roles import CLIENT_ROLES, PROVIDER_ROLES, Role
+    from knowledge import feed, labels, models, views  # noqa: F401  (models: registers them)
 
     app.register_blueprint(views.bp)
     nav.add_nav(_l("Knowledge base"), "kb.index", [*PROVIDER_ROLES, *CLIENT_ROLES], order=40)
+    nav.add_home_panel("knowledge/_home_panel.html", [Role.AGENT, Role.SUPERVISOR], order=5)
     app.jinja_env.globals.update(
+        kb_unread_count=lambda: feed.unread_count(current_user),
         kb_status_label=lambda key: labels.label(labels.STATUS, key),
         kb_visibility_label=lambda key: labels.label(labels.VISIBILITY, key),
         kb_change_label=lambda key: labels.label(labels.CHANGE_KIND, key),

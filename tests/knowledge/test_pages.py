@@ -119,6 +119,8 @@ def test_the_workflow_through_the_pages_and_the_feed_acknowledged(client: FlaskC
     assert "Published" in client.get(f"/kb/{article_id}").get_data(as_text=True)
     agent = client.application.test_client()
     sign_in(agent, world.agent_alpha.email)
+    home = agent.get("/").get_data(as_text=True)
+    assert "1 change in the clients" in home
     feed_page = agent.get("/kb/feed?unread=1").get_data(as_text=True)
     assert "Sieb reinigen" in feed_page
     change_id = int(feed_page.split('action="/kb/feed/')[1].split("/", 1)[0])
