@@ -63,6 +63,8 @@ def _form(tenant: Tenant) -> ContactForm:
         form.submission_id.data = uuid.uuid4().hex
         form.subject.data = request.args.get("subject", "")[:300]
         form.language.data = _visitor_language(tenant)
+        # From the help center: what the visitor searched for, to start their message with.
+        form.message.data = " ".join(request.args.get("q", "").split())[:200]
     return form
 
 

@@ -29,6 +29,13 @@ PUBLIC_ENDPOINTS = {
     "chat.config",
     "chat.start",
     "chat.leave_message",
+    # The help center shows a client's public, published articles to anyone (tested on its own:
+    # another client's article or file under this client's slug is a 404).
+    "help.home",
+    "help.search",
+    "help.article",
+    "help.vote",
+    "help.file",
 }
 
 ALPHA_SIDE = [
