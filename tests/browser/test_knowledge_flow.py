@@ -1,7 +1,7 @@
 """The knowledge loop, end to end in the demo: Alpina's expert resolves the escalated ticket and
 turns the answer into an article, adds the English text and publishes it; Anna is told in her
 feed and confirms she read it; the next ticket with the same question, in English, gets the
-article suggested and Anna inserts its answer; the public help center finds it."""
+article suggested and Anna inserts its answer; once the expert made it public, the help center finds it."""
 
 from __future__ import annotations
 
@@ -44,6 +44,8 @@ def test_an_experts_answer_becomes_an_article_the_desk_uses_in_another_language(
     page.fill("#body", ANSWER_EN)
     page.locator("form.card button[type=submit].btn-primary").click()
     expect(page.locator("#kb-body")).to_contain_text("child lock")
+    page.select_option("#visibility", "public")  # drafts from tickets start internal
+    page.locator("form[action$='/properties'] button[type=submit]").click()
     page.locator("#kb-approve").click()
     expect(page.locator("#kb-status")).to_have_text(re.compile(r"Published|Veröffentlicht"))
     expert.close()
