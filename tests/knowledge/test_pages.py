@@ -128,6 +128,9 @@ def test_the_workflow_through_the_pages_and_the_feed_acknowledged(client: FlaskC
     assert "Sieb reinigen" not in agent.get("/kb/feed?unread=1").get_data(as_text=True)
     supervisor = client.application.test_client()
     sign_in(supervisor, world.supervisor.email)
+    assert "2 agents have not read it" in supervisor.get("/kb/feed").get_data(
+        as_text=True
+    )  # both, supervisor
     readers = supervisor.get(f"/kb/feed/{change_id}/readers").get_data(as_text=True)
     not_read, read = readers.split('id="read"')
     assert "Agent.Alpha" in read
