@@ -12,11 +12,14 @@ from core import nav
 
 def init_app(app: Flask) -> None:
     from core.auth.roles import CLIENT_ROLES, PROVIDER_ROLES, Role
-    from knowledge import feed, gaps_views, help_views, labels, models, views  # noqa: F401  (models: registers them)
+    from knowledge import api, cli, feed, gaps_views, help_views, io_views, labels, models, views  # noqa: F401
 
     app.register_blueprint(views.bp)
     app.register_blueprint(help_views.bp)
     app.register_blueprint(gaps_views.bp)
+    app.register_blueprint(io_views.bp)
+    app.register_blueprint(api.bp)
+    app.cli.add_command(cli.group)
     nav.add_nav(_l("Knowledge base"), "kb.index", [*PROVIDER_ROLES, *CLIENT_ROLES], order=40)
     nav.add_nav(_l("Content gaps"), "kb_gaps.page", gaps_views.READERS, order=45)
     nav.add_home_panel("knowledge/_home_panel.html", [Role.AGENT, Role.SUPERVISOR], order=5)

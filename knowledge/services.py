@@ -164,6 +164,16 @@ def listing(
         stmt = stmt.where(Article.status == status)
     if category_id:
         stmt = stmt.where(Article.category_id == category_id)
+    if missing_language:
+        stmt = stmt.where(
+            ~select(ArticleTranslation.id)
+            .where(
+                ArticleTranslation.tenant_id == Article.tenant_id,
+                ArticleTranslation.article_id == Article.id,
+                ArticleTranslation.language == missing_language,
+            )
+            .exists()
+        )
     articles = list(db.session.scalars(stmt))
     if not articles:
         return []
@@ -182,8 +192,8 @@ def listing(
     for article in articles:
         have = texts.get(article.id, {})
         missing = [lang for lang in tenants[article.tenant_id].languages if lang not in have]
-        if missing_language and missing_language not in missing:
-            continue
+        if missing_language and missing_language not in tenants[article.tenant_id].languages:
+            continue  # not a language of this client: nothing is missing
         shown = language if language in have else tenants[article.tenant_id].default_language
         if shown not in have:
             shown = next(iter(have), "")

@@ -90,6 +90,8 @@ SAMPLE_BODIES = {
         "outcome": "solved",
     },
     "macros_api.patch_macro": {"name": "Crossing over"},
+    "kb_api.put_translation": {"title": "Crossing over", "body": "Crossing over", "base_revision": 1},
+    "kb_api.restore_version": {"base_revision": 1},
 }
 
 
