@@ -35,6 +35,27 @@ def render_item(type_, obj, autogen_context):
     return False
 
 
+# Search-index objects the migrations create outside the ORM models (knowledge/search): SQLite's
+# FTS5 table with its shadow tables (kb_fts_data, kb_fts_idx, ...), PostgreSQL's generated
+# search column, its GIN indexes and the term statistics. Autogenerate must neither drop nor
+# report them.
+UNMODELLED = {
+    "kb_fts",
+    "kb_terms",
+    "search_vector",
+    "ix_article_translations_tenant_id_search_vector",
+    "ix_article_translations_tenant_id_title_trgm",
+}
+
+
+def include_name(name, type_, parent_names):
+    return not (type_ == "table" and name is not None and (name in UNMODELLED or name.startswith("kb_fts_")))
+
+
+def include_object(obj, name, type_, reflected, compare_to):
+    return not (reflected and compare_to is None and name in UNMODELLED)
+
+
 def run_migrations_offline() -> None:
     context.configure(url=_url(), target_metadata=target_db.metadata, literal_binds=True)
     with context.begin_transaction():
@@ -56,6 +77,8 @@ def run_migrations_online() -> None:
         conf_args["render_as_batch"] = connection.dialect.name == "sqlite"
         conf_args["compare_type"] = True
         conf_args["render_item"] = render_item
+        conf_args["include_name"] = include_name
+        conf_args["include_object"] = include_object
         context.configure(
             connection=connection,
             target_metadata=target_db.metadata,
