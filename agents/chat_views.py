@@ -114,22 +114,32 @@ def chat_events() -> Response:
     tenant_ids = agent_services.assigned_tenant_ids(user_id)
     after = resume_from() or chat.last_message_id()
 
+    names: chat.Names = {}
+    # A cursor per chat (see `chat.agent_messages_after`) for the chats held now and any other
+    # that sends a line; accepting a chat loads the console afresh, with a new stream.
+    chats = {session.id: after for session in chat.held_by(user_id)}
+
     def step(cursor: int, notes: list[dict[str, Any]]) -> tuple[list[str], int, bool]:
         chunks = []
-        for message in chat.agent_messages_after(user_id, cursor):
-            chunks.append(sse("message", chat.as_json(message), message.id))
-            cursor = message.id
-        held = {s.id for s in chat.held_by(user_id)}
-        for note in notes:
-            typing = note.get("type") == "typing" and note.get("who") == "visitor"
-            if typing and note.get("session_id") in held:
-                chunks.append(sse("typing", {"session_id": note["session_id"], "who": "visitor"}))
+        messages = chat.agent_messages_after(user_id, cursor, chats)
+        for message, data in zip(messages, chat.as_json_many(messages, names), strict=True):
+            chunks.append(sse("message", data, message.id))
+            chats[message.session_id] = message.id
+            cursor = max(cursor, message.id)
+        typing = [n for n in notes if n.get("type") == "typing" and n.get("who") == "visitor"]
+        if typing:
+            held = {s.id for s in chat.held_by(user_id)}
+            for note in typing:
+                if note.get("session_id") in held:
+                    chunks.append(sse("typing", {"session_id": note["session_id"], "who": "visitor"}))
         # The queue on connect, on every change, and with each keepalive poll (self-healing).
         if not notes or any(n.get("type") in ("queue", "hello") for n in notes):
             chunks.append(sse("queue", {"chats": _queue(user_id)}))
         return chunks, cursor, False
 
-    return stream([chat_broker.tenant_channel(t) for t in tenant_ids], step, after)
+    # The clients' channels for the queue, the agent's own for the lines of the chats it holds.
+    channels = [chat_broker.tenant_channel(t) for t in tenant_ids] + [chat_broker.agent_channel(user_id)]
+    return stream(channels, step, after)
 
 
 def _queue(user_id: int) -> list[dict[str, Any]]:

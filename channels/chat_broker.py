@@ -44,6 +44,14 @@ def session_channel(session_id: int) -> str:
     return f"session:{session_id}"
 
 
+def agent_channel(user_id: int) -> str:
+    """The lines and typing of the chats one agent holds: what that agent's console listens to.
+    On the tenant channel every console of the client's team woke (and read the database) for
+    every line of every chat; with 10 agents at 200 chats that was the largest part of the web
+    CPU (bench/chat.py)."""
+    return f"agent:{user_id}"
+
+
 class Subscription(Protocol):
     def wait(self, timeout: float) -> list[dict[str, Any]]:
         """The notifications that arrived, or [] after `timeout` seconds without any."""
@@ -62,37 +70,49 @@ class _LocalSubscription:
         self.broker = broker
         self.channels = channels
         self.pending: deque[dict[str, Any]] = deque(maxlen=1000)
+        # Its own condition on the broker's lock: a publish wakes the subscribers of that
+        # channel only, not every waiting stream of the process.
+        self.ready = threading.Condition(broker.lock)
 
     def wait(self, timeout: float) -> list[dict[str, Any]]:
-        with self.broker.condition:
-            self.broker.condition.wait_for(lambda: bool(self.pending), timeout=timeout)
+        with self.ready:
+            self.ready.wait_for(lambda: bool(self.pending), timeout=timeout)
             items = list(self.pending)
             self.pending.clear()
         return items
 
     def close(self) -> None:
-        with self.broker.condition:
+        with self.broker.lock:
             self.broker.subscribers.discard(self)
+            for channel in self.channels:
+                listeners = self.broker.by_channel.get(channel)
+                if listeners is not None:
+                    listeners.discard(self)
+                    if not listeners:
+                        del self.broker.by_channel[channel]
 
 
 class LocalBroker:
-    """One process: subscribers keep their own queue; a publish appends and wakes them all."""
+    """One process: subscribers keep their own queue; a publish appends to the queues of that
+    channel's subscribers and wakes those only."""
 
     def __init__(self) -> None:
-        self.condition = threading.Condition()
+        self.lock = threading.Lock()
         self.subscribers: set[_LocalSubscription] = set()
+        self.by_channel: dict[str, set[_LocalSubscription]] = {}
 
     def publish(self, channel: str, payload: dict[str, Any]) -> None:
-        with self.condition:
-            for subscriber in self.subscribers:
-                if channel in subscriber.channels:
-                    subscriber.pending.append(payload)
-            self.condition.notify_all()
+        with self.lock:
+            for subscriber in self.by_channel.get(channel, ()):
+                subscriber.pending.append(payload)
+                subscriber.ready.notify()
 
     def subscribe(self, channels: Iterable[str]) -> _LocalSubscription:
         subscription = _LocalSubscription(self, set(channels))
-        with self.condition:
+        with self.lock:
             self.subscribers.add(subscription)
+            for channel in subscription.channels:
+                self.by_channel.setdefault(channel, set()).add(subscription)
         return subscription
 
 
@@ -121,12 +141,21 @@ class _RedisSubscription:
 
 class RedisBroker:
     """Across processes and nodes. Streams block on their own connection for up to a keepalive
-    interval, so this client has no socket read timeout (the jobs' client has one)."""
+    interval, so this client has no socket read timeout (the jobs' client has one).
+
+    Every open stream holds one connection of this pool. redis-py 8 caps a pool at 100
+    connections unless told otherwise, and the stream that asks for the 101st fails (a 500 at
+    about 100 streams per process, seen by bench/chat.py); a process holds at most as many streams
+    as gunicorn gives it threads, so the cap here only has to be out of their way."""
+
+    MAX_CONNECTIONS = 10_000
 
     def __init__(self, url: str) -> None:
         import redis
 
-        self.redis = redis.Redis.from_url(url, socket_connect_timeout=2, health_check_interval=30)
+        self.redis = redis.Redis.from_url(
+            url, socket_connect_timeout=2, health_check_interval=30, max_connections=self.MAX_CONNECTIONS
+        )
 
     def publish(self, channel: str, payload: dict[str, Any]) -> None:
         self.redis.publish(PREFIX + channel, json.dumps(payload))

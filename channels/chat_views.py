@@ -241,20 +241,26 @@ def transcript(token: str) -> Response:
 def events(token: str) -> Response:
     """The visitor's stream: the chat's messages (id = message id) and the agent's typing."""
     session = _session(token)
-    session_id, after = session.id, resume_from()
-    if not session.is_open and not chat.messages_after([session_id], after, limit=1):
+    session_id, after, was_open = session.id, resume_from(), session.is_open
+    if not was_open and not chat.messages_after([session_id], after, limit=1):
         # Over and nothing missed: 204 tells EventSource to stop reconnecting.
         return Response(status=204)
+    names: chat.Names = {("session", session_id): session.visitor_name}
 
     def step(cursor: int, notes: list[dict[str, Any]]) -> tuple[list[str], int, bool]:
-        current = db.session.get_one(ChatSession, session_id)
+        # One query per wake-up (and one for an agent's name, once): the chat's end is its
+        # "ended" line (`chat.end` always adds it), so the session row is not read again; a
+        # chat already over when the stream opened ends it after what was missed.
         chunks = []
-        for message in chat.messages_after([session_id], cursor):
-            chunks.append(sse("message", chat.as_json(message, current), message.id))
+        done = not was_open
+        messages = chat.messages_after([session_id], cursor)
+        for message, data in zip(messages, chat.as_json_many(messages, names), strict=True):
+            chunks.append(sse("message", data, message.id))
             cursor = message.id
+            done = done or message.event == "ended"
         for note in notes:
             if note.get("type") == "typing" and note.get("who") == ChatAuthor.AGENT.value:
                 chunks.append(sse("typing", {"session_id": session_id, "who": "agent"}))
-        return chunks, cursor, not current.is_open
+        return chunks, cursor, done
 
     return stream([chat_broker.session_channel(session_id)], step, after)

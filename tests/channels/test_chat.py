@@ -13,13 +13,13 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from agents import routing
 from agents import services as agents
 from agents.models import Presence
 from channels import chat, chat_broker
-from channels.chat_models import ChatMessage, ChatSession
+from channels.chat_models import ChatAuthor, ChatMessage, ChatSession
 from core import jobs, tenancy
 from core.extensions import db
 from core.models_base import utcnow
@@ -509,3 +509,79 @@ def test_messages_are_tenant_rows(online: World, app: Flask) -> None:
     with tenancy.only(online.beta.id):
         assert db.session.scalar(select(ChatSession).where(ChatSession.token == token)) is None
         assert not list(db.session.scalars(select(ChatMessage)))
+
+
+# --- delivery under load (what bench/chat.py found) ------------------------------------------
+
+
+def _held_chat(app: Flask, topic: str) -> tuple[FlaskClient, str, int]:
+    """A chat of alpha accepted by alpha's agent: the visitor's client, token and chat id."""
+    visitor = _visitor(app)
+    started = _start(visitor, transcript=False, topic=topic)
+    chat_id = started["session"]["id"]
+    agent, csrf = _agent(app)
+    assert agent.post(f"/agent/chats/{chat_id}/accept", data={"csrf_token": csrf}).status_code == 302
+    return visitor, started["token"], chat_id
+
+
+def test_a_line_wakes_the_other_side_only_and_of_the_consoles_only_the_holders(
+    app: Flask, online: World
+) -> None:
+    visitor, token, chat_id = _held_chat(app, "Wecker")
+    agent, csrf = _agent(app)
+    broker = chat_broker.broker(app)
+    console = broker.subscribe([chat_broker.agent_channel(online.agent_alpha.id)])
+    team = broker.subscribe([chat_broker.tenant_channel(online.alpha.id)])
+    widget = broker.subscribe([chat_broker.session_channel(chat_id)])
+    try:
+        for subscription in (console, team, widget):
+            subscription.wait(0.05)  # Redis: the SUBSCRIBE is under way
+        assert visitor.post(f"{ALPHA}/s/{token}/messages", json={"body": "Hallo"}).status_code == 201
+        assert [n["type"] for n in console.wait(1)] == ["message"]
+        assert widget.wait(0.05) == []  # the widget shows its own line from the POST's answer
+        reply = agent.post(
+            f"/agent/chats/{chat_id}/messages", json={"body": "Guten Tag"}, headers={"X-CSRFToken": csrf}
+        )
+        assert reply.status_code == 201
+        assert [n["type"] for n in widget.wait(1)] == ["message"]
+        assert console.wait(0.05) == []
+        assert team.wait(0.05) == []  # the client's other consoles do not show a held chat's lines
+    finally:
+        for subscription in (console, team, widget):
+            subscription.close()
+
+
+def test_a_chats_row_is_written_before_its_line_takes_an_id(app: Flask, online: World) -> None:
+    """The row lock orders the lines of one chat: they commit in id order."""
+    visitor, token, _chat_id = _held_chat(app, "Reihenfolge")
+    statements: list[str] = []
+
+    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        statements.append(" ".join(statement.split()[:3]))
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        assert visitor.post(f"{ALPHA}/s/{token}/messages", json={"body": "eins"}).status_code == 201
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+    writes = [s for s in statements if s.startswith(("INSERT", "UPDATE"))]
+    assert writes.index("UPDATE chat_sessions SET") < writes.index("INSERT INTO chat_messages")
+
+
+def test_the_console_sends_a_line_that_commits_after_a_later_line_of_another_chat(
+    app: Flask, online: World
+) -> None:
+    _visitor_a, token_a, chat_a = _held_chat(app, "Erster")
+    _visitor_b, token_b, chat_b = _held_chat(app, "Zweiter")
+    agent_id = online.agent_alpha.id
+    with tenancy.only(online.alpha.id):
+        early = chat.post(_session(token_a, online.alpha.id), ChatAuthor.VISITOR, "früher")
+        late = chat.post(_session(token_b, online.alpha.id), ChatAuthor.VISITOR, "später")
+        jobs.commit()
+        # The console sent `late` before `early` was committed: one cursor would now skip it.
+        assert chat.agent_messages_after(agent_id, late.id) == []
+        found = chat.agent_messages_after(agent_id, late.id, {chat_a: early.id - 1, chat_b: late.id})
+        assert [m.body for m in found] == ["früher"]
+        # What the streams send is what a single line's JSON says, names included.
+        lines = chat.messages_after([chat_a, chat_b])
+        assert chat.as_json_many(lines, {}) == [chat.as_json(m) for m in lines]
