@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user
@@ -220,16 +220,7 @@ def ticket(ticket_id: int) -> str:
 def attachment(attachment_id: int) -> Response:
     """A ticket's file, only through its row (the scope decides); never rendered as a page."""
     item = attachments.get(attachment_id)
-    response = send_file(
-        attachments.path_of(item),
-        mimetype=item.content_type,
-        as_attachment=item.content_type not in attachments.INLINE_TYPES,
-        download_name=item.filename,
-        max_age=0,
-    )
-    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
+    return attachments.download(attachments.path_of(item), item.content_type, item.filename)
 
 
 def _back(ticket_id: int) -> Response:

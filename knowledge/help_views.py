@@ -15,7 +15,6 @@ from flask import (
     redirect,
     render_template,
     request,
-    send_file,
     session,
     url_for,
 )
@@ -29,6 +28,7 @@ from knowledge import help_center as center
 from knowledge.models import Article
 from tenants import services as tenants
 from tenants.models import Tenant
+from tickets import attachments
 
 bp = Blueprint("help", __name__, template_folder="templates")
 
@@ -153,12 +153,4 @@ def file(slug: str, file_id: int) -> Response:
     tenant = tenants.public_tenant(slug)
     enter_tenant(tenant.id, locale=tenant.default_language, timezone=tenant.timezone)
     item = center.public_file(tenant, file_id)
-    response = send_file(
-        files.path_of(item),
-        mimetype=item.content_type,
-        as_attachment=item.content_type not in files.INLINE_TYPES,
-        download_name=item.filename,
-        max_age=0,
-    )
-    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    return response
+    return attachments.download(files.path_of(item), item.content_type, item.filename)

@@ -3,7 +3,7 @@ reads, proposes and acknowledges what changed; provider admins help a client set
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
@@ -365,15 +365,7 @@ def upload(article_id: int) -> Response:
 @everyone
 def file(file_id: int) -> Response:
     item = files.get(file_id)
-    response = send_file(
-        files.path_of(item),
-        mimetype=item.content_type,
-        as_attachment=item.content_type not in files.INLINE_TYPES,
-        download_name=item.filename,
-        max_age=0,
-    )
-    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    return response
+    return attachments.download(files.path_of(item), item.content_type, item.filename)
 
 
 @bp.route("/files/<int:file_id>/delete", methods=["POST"])

@@ -7,7 +7,7 @@ import mimetypes
 from dataclasses import dataclass
 from pathlib import Path
 
-from flask import current_app
+from flask import Response, current_app, send_file
 from flask_babel import gettext as _
 from sqlalchemy import select
 
@@ -49,6 +49,21 @@ def _root() -> Path:
 def path_of(attachment: Attachment) -> Path:
     """Only reachable through an Attachment row, which the tenancy scope already filtered."""
     return blob_path(attachment.tenant_id, attachment.sha256)
+
+
+def download(path: Path, content_type: str, filename: str) -> Response:
+    """A stored file as a download (images inline): sandboxed, so a file can never act as a page
+    of ours, and not cached."""
+    response = send_file(
+        path,
+        mimetype=content_type,
+        as_attachment=content_type not in INLINE_TYPES,
+        download_name=filename,
+        max_age=0,
+    )
+    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
 
 
 def safe_name(name: str) -> str:
