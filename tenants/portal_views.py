@@ -16,6 +16,7 @@ from knowledge import desk
 from tenants.models import Tenant
 from tickets import escalation
 from tickets import services as tickets
+from tickets.models import Ticket
 
 bp = Blueprint("portal", __name__, url_prefix="/portal", template_folder="templates")
 client_staff = roles_required(*CLIENT_ROLES)
@@ -39,15 +40,15 @@ def ticket(ticket_id: int) -> str:
     return _page(item)
 
 
-def _page(item: object, status: int = 200) -> str:
-    tenant = db.session.get_one(Tenant, item.tenant_id)  # type: ignore[attr-defined]
+def _page(item: Ticket) -> str:
+    tenant = db.session.get_one(Tenant, item.tenant_id)
     return render_template(
         "tenants/portal/ticket.html",
         ticket=item,
         tenant=tenant,
-        number=tickets.display_number(tenant, item),  # type: ignore[arg-type]
-        messages=tickets.messages_of(item),  # type: ignore[arg-type]
-        handoff=desk.last_handoff(item),  # type: ignore[arg-type]
+        number=tickets.display_number(tenant, item),
+        messages=tickets.messages_of(item),
+        handoff=desk.last_handoff(item),
         answer=request.form.get("answer", ""),
     )
 
