@@ -98,11 +98,9 @@ def _knowledge(session: ChatSession, tenant: Tenant, ticket: Ticket | None) -> d
 def chat_kb_used(chat_id: int, article_id: int) -> tuple[str, int]:
     """An article's answer went into the chat: recorded on the chat's ticket."""
     session = _mine(chat_id)
+    article = articles.get(article_id)
     if session.ticket_id is not None:
-        ticket = tickets.get_ticket(session.ticket_id)
-        desk.record_use(ticket, articles.get(article_id), UseKind.INSERTED, current_user.id)
-    else:
-        articles.get(article_id)
+        desk.record_use(tickets.get_ticket(session.ticket_id), article, UseKind.INSERTED, current_user.id)
     return "", 204
 
 

@@ -29,6 +29,7 @@ from knowledge import export as kb_export
 from knowledge import feed, search, services
 from knowledge.models import Article, ArticleStatus, ArticleTranslation, Visibility
 from tenants.models import Tenant
+from tickets.api import tenant_in_scope
 
 bp = Blueprint("kb_api", __name__, url_prefix="/api/v1/kb")
 TAG = "knowledge"
@@ -192,14 +193,6 @@ def _language_arg(name: str) -> str | None:
     return raw or None
 
 
-def _tenant(tenant_id: int) -> Tenant:
-    """A tenant of the caller's scope; any other id is as unknown as one that does not exist."""
-    tenant = db.session.scalar(select(Tenant).where(Tenant.id == tenant_id))
-    if tenant is None:
-        raise _not_found("tenant_id")
-    return tenant
-
-
 def _one_tenant() -> Tenant:
     """`?tenant_id=`, or the caller's only client when they have one."""
     tenant_id = _int_arg("tenant_id")
@@ -208,7 +201,7 @@ def _one_tenant() -> Tenant:
         if scope.all_tenants or len(scope.tenant_ids) != 1:
             raise ValidationFailed(fields={"tenant_id": _("Choose a client.")})
         tenant_id = next(iter(scope.tenant_ids))
-    return _tenant(tenant_id)
+    return tenant_in_scope(tenant_id)
 
 
 def _listed(items: Sequence[Any], serialize: Callable[[Any], Mapping[str, Any]]) -> dict[str, Any]:
@@ -347,7 +340,7 @@ def list_articles() -> dict[str, Any]:
     status=201,
 )
 def create_article(body: ArticleIn) -> dict[str, Any]:
-    tenant = _tenant(body.tenant_id)
+    tenant = tenant_in_scope(body.tenant_id)
     article = services.create(
         services.ArticleInput(
             tenant_id=tenant.id,

@@ -12,8 +12,8 @@ from sqlalchemy import select
 
 from core.extensions import db
 from core.models_base import utcnow
-from knowledge.io import _tenant
 from knowledge.models import Article, ArticleTranslation, ArticleVersion, KbCategory
+from knowledge.services import get_tenant
 
 EXPORT_FORMAT = "firstline-kb"
 EXPORT_BATCH = 200
@@ -56,7 +56,7 @@ def export_json(tenant_id: int) -> Iterator[str]:
     """The tenant's whole knowledge base as one JSON document, in chunks (articles are read in
     batches, never all at once): categories as a tree, then every article with its texts and
     their full history. Keys are sorted and lists ordered by id, so two exports diff cleanly."""
-    tenant = _tenant(tenant_id)
+    tenant = get_tenant(tenant_id)
     head = {
         "format": EXPORT_FORMAT,
         "version": 1,
@@ -162,5 +162,5 @@ def export_file(tenant_id: int) -> IO[bytes]:
 
 def export_download(tenant_id: int) -> tuple[str, IO[bytes]]:
     """A file name for the download, and the export spooled to a temporary file."""
-    tenant = _tenant(tenant_id)
+    tenant = get_tenant(tenant_id)
     return f"kb-{tenant.slug}-{utcnow():%Y%m%d}.json", export_file(tenant.id)

@@ -35,10 +35,9 @@ import nh3
 from babel import localedata
 from flask_babel import gettext as _
 from flask_babel import ngettext
-from sqlalchemy import select
 
 from core.auth.models import User
-from core.errors import NotFound, PermissionDenied, ServiceError, ValidationFailed
+from core.errors import PermissionDenied, ServiceError, ValidationFailed
 from core.extensions import db
 from knowledge import categories, services
 from knowledge.html_markdown import html_to_markdown
@@ -146,19 +145,10 @@ class _Aborted(Exception):
 # --- shared checks ----------------------------------------------------------------------------
 
 
-def _tenant(tenant_id: int) -> Tenant:
-    # A query, not `session.get`: an object already in the session is returned by `get` without
-    # asking the database, so without the tenancy criteria.
-    tenant = db.session.scalar(select(Tenant).where(Tenant.id == tenant_id))
-    if tenant is None:
-        raise NotFound(_("Not found."))
-    return tenant
-
-
 def _start(tenant_id: int, actor: User, publish: bool, report: ImportReport) -> tuple[Tenant, bool]:
     """The tenant (through the scope), whether the actor may import, and whether they may publish:
     who may not approve gets drafts for the client to approve, and is told so."""
-    tenant = _tenant(tenant_id)
+    tenant = services.get_tenant(tenant_id)
     if not services.may_write(actor):
         raise PermissionDenied()
     if publish and not (services.may_approve(actor) and actor.tenant_id == tenant.id):

@@ -241,8 +241,10 @@ def _clean_properties(
     return category_id, visibility, clean
 
 
-def _tenant(tenant_id: int) -> Tenant:
-    tenant = db.session.get(Tenant, tenant_id)
+def get_tenant(tenant_id: int) -> Tenant:
+    """A tenant of the scope. A query, not `session.get`: an object already in the session is
+    returned by `get` without asking the database, so without the tenancy criteria (CLI, jobs)."""
+    tenant = db.session.scalar(select(Tenant).where(Tenant.id == tenant_id))
     if tenant is None:
         raise NotFound(_("Not found."))
     return tenant
@@ -284,7 +286,7 @@ def create(
     note: str = "",
 ) -> Article:
     """A new article with its first text. From the desk it is a proposal: it waits in review."""
-    tenant = _tenant(data.tenant_id)
+    tenant = get_tenant(data.tenant_id)
     proposing = actor.role not in WRITERS
     title, body = clean_text(tenant, data.language, data.title, data.body)
     category_id, visibility, tags = _clean_properties(tenant.id, data.category_id, data.visibility, data.tags)

@@ -223,6 +223,7 @@ def test_categories_nest_and_removing_one_keeps_its_articles(world: World) -> No
 def test_another_tenants_category_is_refused(world: World) -> None:
     with tenancy.system_scope():
         theirs = categories.save(world.beta.id, {"fr": "Factures"}, None)
+        db.session.commit()
     with tenancy.only(world.alpha.id), pytest.raises(ValidationFailed) as exc:
         _draft(world, category_id=theirs.id)
     assert "category_id" in exc.value.fields
