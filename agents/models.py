@@ -65,3 +65,35 @@ class AgentPresence(db.Model):
     open_tickets: Mapped[int] = mapped_column(Integer, default=0)
     last_assigned_at: Mapped[datetime | None]
     changed_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AgentShift(db.Model):
+    """Provider-level: one stretch an agent works, in UTC. The coverage grid counts these."""
+
+    __tablename__ = "agent_shifts"
+    __table_args__ = (
+        Index("ix_agent_shifts_starts_at_ends_at", "starts_at", "ends_at"),
+        Index("ix_agent_shifts_user_id_starts_at", "user_id", "starts_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    starts_at: Mapped[datetime]
+    ends_at: Mapped[datetime]
+    note: Mapped[str] = mapped_column(String(200), default="")
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class CoverageAlert(TenantScoped, db.Model):
+    """A language of a client uncovered in an hour: supervisors were warned of it, once."""
+
+    __tablename__ = "coverage_alerts"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "language", "hour", name="uq_coverage_alerts_tenant_id_language_hour"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    language: Mapped[str] = mapped_column(String(8))
+    hour: Mapped[datetime]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -16,7 +16,17 @@ from core.api import API_PREFIX
 from core.auth.roles import Role
 from core.extensions import csrf, db, limiter, login_manager, migrate
 
-DOMAIN_PACKAGES = ("tenants", "agents", "tickets", "channels", "knowledge", "billing", "demo")
+DOMAIN_PACKAGES = (
+    "tenants",
+    "agents",
+    "tickets",
+    "channels",
+    "knowledge",
+    "sla",
+    "escalations",
+    "billing",
+    "demo",
+)
 
 
 def create_app(overrides: dict[str, Any] | None = None) -> Flask:

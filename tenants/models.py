@@ -50,6 +50,9 @@ class Tenant(TenantRoot, db.Model):
     # (placeholders {ticket_number}, {contact_name}, {subject}); empty uses the built-in one.
     acknowledge: Mapped[bool] = mapped_column(Boolean, default=True)
     acknowledgements: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    # Per language, what the customer is told when their ticket goes to the client's specialists
+    # (placeholders {ticket_number}, {contact_name}, {subject}); empty uses the built-in text.
+    escalation_notices: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     @property

@@ -135,6 +135,8 @@ class Ticket(TenantScoped, db.Model):
         Index("ix_tickets_tenant_id_status_updated_at", "tenant_id", "status", "updated_at"),
         Index("ix_tickets_tenant_id_assignee_id_status", "tenant_id", "assignee_id", "status"),
         Index("ix_tickets_tenant_id_contact_id", "tenant_id", "contact_id"),
+        Index("ix_tickets_tenant_id_team_id_status", "tenant_id", "team_id", "status"),
+        Index("ix_tickets_tenant_id_parent_id", "tenant_id", "parent_id"),
         # The inbox: open tickets by SLA urgency. Partial, so closed history does not weigh on it.
         Index(
             "ix_tickets_tenant_id_due_at_open",
@@ -179,6 +181,14 @@ class Ticket(TenantScoped, db.Model):
     first_response_due_at: Mapped[datetime | None]
     resolution_due_at: Mapped[datetime | None]
     due_at: Mapped[datetime | None]
+    # The next answer owed after a customer's message (the SLA's next-response clock).
+    next_response_due_at: Mapped[datetime | None]
+    # While the ticket waits for the customer the clocks stand still; resuming moves the due
+    # times by the business time that was left when they stopped.
+    sla_paused_at: Mapped[datetime | None]
+    sla_policy_id: Mapped[int | None] = mapped_column(ForeignKey("sla_policies.id", ondelete="SET NULL"))
+    # The client team that holds the ticket while it is escalated (levels 2 and 3).
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id", ondelete="SET NULL"))
 
 
 class Message(TenantScoped, db.Model):
