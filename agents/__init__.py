@@ -11,6 +11,7 @@ def init_app(app: Flask) -> None:
     from agents import (  # noqa: F401
         chat_views,
         contacts_views,
+        escalate_views,
         mail_views,
         models,
         routing,

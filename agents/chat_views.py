@@ -218,10 +218,11 @@ def chat_end(chat_id: int) -> Response:
 def chat_escalate(chat_id: int) -> Response:
     session = _mine(chat_id)
     try:
-        ticket = chat.escalate(session, current_user.id, request.form.get("reason", ""))
+        reason = request.form.get("reason", "")
+        ticket = chat.end_for_escalation(session, current_user.id, reason)
     except (ValidationFailed, Conflict, PermissionDenied) as exc:
         for message in exc.fields.values() or [exc.message]:
             flash(str(message), "error")
         return redirect(url_for("agent.chats", chat_id=chat_id))
-    flash(_("Escalated to the client's second level."), "success")
-    return redirect(url_for("agent.ticket", ticket_id=ticket.id))
+    flash(_("Chat ended. Now write the handoff for the specialists."), "success")
+    return redirect(url_for("agent.escalate_form", ticket_id=ticket.id, summary=reason.strip()))

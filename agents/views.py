@@ -21,6 +21,8 @@ from core.auth.roles import PROVIDER_ROLES
 from core.errors import Conflict, NotFound, ValidationFailed
 from core.extensions import db
 from core.models_base import utcnow
+from escalations import services as escalations
+from escalations import teams
 from knowledge import desk
 from knowledge import services as articles
 from knowledge.models import UseKind
@@ -193,8 +195,15 @@ def _context(ticket_id: int) -> dict[str, object]:
         "priorities": [p.value for p in Priority],
         "categories": [c.value for c in Category],
         "overdue": sla.is_overdue(ticket, utcnow()),
+        **_escalation(ticket),
         **_knowledge(ticket),
     }
+
+
+def _escalation(ticket: Ticket) -> dict[str, object]:
+    escalation = escalations.active_of(ticket)
+    team = teams.get_team(escalation.team_id) if escalation else None
+    return {"escalation": escalation, "escalation_team": team}
 
 
 def _knowledge(ticket: Ticket) -> dict[str, object]:
@@ -256,20 +265,6 @@ def reply(ticket_id: int) -> Response | tuple[str, int]:
                 flash(_("Reply recorded. The customer has no e-mail address, so nothing was sent."), "info")
     except (ValidationFailed, Conflict, NotFound) as exc:
         return _failed(ticket_id, exc)
-    return _back(ticket_id)
-
-
-@bp.route("/tickets/<int:ticket_id>/escalate", methods=["POST"])
-@workspace
-def escalate(ticket_id: int) -> Response | tuple[str, int]:
-    """Hand the ticket to the client's second level, with the reason as an internal note."""
-    ticket = tickets.get_ticket(ticket_id)
-    try:
-        tickets.add_note(ticket, current_user.id, request.form.get("reason", ""))
-        tickets.set_status(ticket, Status.ESCALATED)
-    except (ValidationFailed, Conflict) as exc:
-        return _failed(ticket_id, exc)
-    flash(_("Escalated to the client's second level."), "success")
     return _back(ticket_id)
 
 

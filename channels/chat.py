@@ -45,7 +45,7 @@ from tenants import services as tenants
 from tenants.models import ChannelKind, Tenant
 from tickets import contacts, intake
 from tickets import services as tickets
-from tickets.models import Channel, MessageKind, Status, Ticket
+from tickets.models import Channel, MessageKind, Ticket
 
 KEY_RE = re.compile(r"^[A-Za-z0-9_-]{4,64}$")
 TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{20,64}$")
@@ -549,17 +549,15 @@ def end(
     return ticket
 
 
-def escalate(session: ChatSession, user_id: int, reason: str) -> Ticket:
-    """Turn the chat into an escalation: end it (transcript on the ticket), then hand the ticket
-    to the client's second level with the reason as an internal note, as the ticket view does."""
+def end_for_escalation(session: ChatSession, user_id: int, reason: str) -> Ticket:
+    """End the chat (transcript on the ticket) with the reason as an internal note; the agent then
+    writes the handoff packet on the ticket's escalation page."""
     if not reason.strip():
         raise ValidationFailed(fields={"reason": _("Write something first.")})
     ticket = end(session, "agent", user_id=user_id)
     if ticket is None:
         raise Conflict(_("The chat's ticket is not there yet; try again in a moment."))
     tickets.add_note(ticket, user_id, reason)
-    if ticket.status != Status.ESCALATED.value:
-        tickets.set_status(ticket, Status.ESCALATED)
     return ticket
 
 

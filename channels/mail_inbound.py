@@ -25,6 +25,7 @@ from channels.mail_parse import TICKET_REF_RE, ParsedMail, Unparseable, parse
 from core import jobs, tenancy
 from core.extensions import db
 from core.models_base import utcnow
+from escalations import services as escalations
 from tenants import services as tenants
 from tenants.models import ChannelKind, Tenant
 from tickets import attachments, contacts, intake
@@ -145,13 +146,22 @@ def process_mail(record: InboundRecord) -> Ticket | None:
     body = mail.visible or mail.text or _("(empty message)")
     if ticket is not None and ticket.status != Status.CLOSED.value:
         record.outcome = OUTCOME_THREADED
-        contact = _sender(record.tenant_id, mail, ticket.language)
-        if noise in (Noise.AUTO_REPLY, Noise.BULK):
+        # The specialists answering the escalation by e-mail write a note, not a customer message
+        # (and they do not become the client's customers).
+        expert_note = None
+        if noise is Noise.NONE:
+            expert_note = escalations.expert_mail(ticket, mail.from_address, body)
+        if expert_note is not None:
+            message = expert_note
+            extra = {**expert_note.data, **extra}
+        elif noise in (Noise.AUTO_REPLY, Noise.BULK):
+            contact = _sender(record.tenant_id, mail, ticket.language)
             message = tickets.add_message(
                 ticket, MessageKind.INBOUND, body, contact_id=contact.id if contact else None
             )
             tickets.record_event(ticket, "auto_reply")
         else:
+            contact = _sender(record.tenant_id, mail, ticket.language)
             message = tickets.customer_wrote(ticket, body, contact_id=contact.id if contact else None)
         message.email_message_id = mail.message_id
         message.data = extra

@@ -110,6 +110,13 @@ def load(env: Mapping[str, str] | None = None, **overrides: object) -> dict[str,
         "PASSWORD_RESET_TTL_SECONDS": 3600,
         "SCHEDULER_IN_PROCESS": _bool(env.get("SCHEDULER_IN_PROCESS"), default=redis_url is None),
         "OUTBOX_MAX_ATTEMPTS": int(env.get("OUTBOX_MAX_ATTEMPTS", "8")),
+        # Webhooks to the clients' systems: never into private networks (SSRF), https only outside
+        # development, and a short timeout so that one slow receiver does not hold a worker.
+        "WEBHOOK_ALLOW_PRIVATE": _bool(env.get("WEBHOOK_ALLOW_PRIVATE")),
+        "WEBHOOK_ALLOW_HTTP": _bool(
+            env.get("WEBHOOK_ALLOW_HTTP"), default=env.get("FIRSTLINE_ENV", "development") == "development"
+        ),
+        "WEBHOOK_TIMEOUT": float(env.get("WEBHOOK_TIMEOUT", "5")),
         "PREFERRED_URL_SCHEME": env.get("PREFERRED_URL_SCHEME", "http"),
         "BASE_URL": env.get("BASE_URL", "http://127.0.0.1:5000"),
     }
@@ -154,6 +161,12 @@ def check_production(config: Mapping[str, object]) -> list[Finding]:
         findings.append(Finding("SESSION_COOKIE_SECURE", "session cookies are sent over HTTP."))
     if not config.get("STRIPE_SECRET_KEY"):
         findings.append(Finding("STRIPE_SECRET_KEY", "invoices are settled by hand only."))
+    if config.get("WEBHOOK_ALLOW_PRIVATE"):
+        findings.append(
+            Finding("WEBHOOK_ALLOW_PRIVATE", "webhooks may reach addresses inside your own network.")
+        )
+    if config.get("WEBHOOK_ALLOW_HTTP"):
+        findings.append(Finding("WEBHOOK_ALLOW_HTTP", "webhooks may be sent unencrypted over http."))
     if config.get("STRIPE_SECRET_KEY") and not config.get("STRIPE_WEBHOOK_SECRET"):
         findings.append(Finding("STRIPE_WEBHOOK_SECRET", "Stripe webhooks cannot be verified."))
     return findings

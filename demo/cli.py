@@ -6,7 +6,7 @@ import click
 from flask.cli import with_appcontext
 
 from core import jobs
-from demo import data, knowledge
+from demo import data, escalations
 
 group = click.Group("demo", help="Demo data.")
 
@@ -17,7 +17,10 @@ def load() -> None:
     """Load the demo tenants and accounts (idempotent) and print the sign-ins."""
     users = data.load()
     jobs.commit()  # the demo contacts become tickets (inline jobs run after the commit)
-    knowledge.escalate(data.tenants_by_slug())
+    by_slug = data.tenants_by_slug()
+    escalations.seed(by_slug)
+    jobs.commit()
+    escalations.escalate(by_slug)
     jobs.commit()
     click.echo("")
     click.echo(f"Demo accounts (password for all: {data.DEMO_PASSWORD})")

@@ -203,6 +203,7 @@ USERS = [
     ),
     DemoUser("admin@alpina.example", "Beat Brunner", Role.CLIENT_ADMIN, tenant="alpina", locale="de"),
     DemoUser("it@alpina.example", "Nina Huber", Role.CLIENT_EXPERT, tenant="alpina", locale="de"),
+    DemoUser("technik@alpina.example", "Marco Keller", Role.CLIENT_EXPERT, tenant="alpina", locale="de"),
     DemoUser(
         "admin@lumiere.example",
         "Sophie Martin",

@@ -1,4 +1,4 @@
-"""The demo clients' knowledge bases, and one escalated ticket to walk the knowledge loop with.
+"""The demo clients' knowledge bases (demo/escalations.py escalates a ticket to walk the loop with).
 
 Idempotent like the rest of the demo: an article is looked up by its first title first.
 """
@@ -7,15 +7,12 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from core import tenancy
 from core.auth.models import User
 from core.extensions import db
 from knowledge import categories
 from knowledge import services as kb
 from knowledge.models import ArticleTranslation, KbCategory
 from tenants.models import Tenant
-from tickets import services as tickets
-from tickets.models import Channel, InboundRecord, Status, Ticket
 
 CATEGORIES = {
     "alpina": [{"de": "Geschirrspüler", "en": "Dishwashers"}, {"de": "Rechnungen", "en": "Invoices"}],
@@ -140,12 +137,6 @@ ARTICLES = [
     ),
 ]
 
-ESCALATED_KEY = "demo-1"
-ESCALATION_NOTE = (
-    "Kunde hat Gerät aus- und eingeschaltet, Sieb gereinigt. Anzeige blinkt weiter rot, kein Fehlercode. "
-    "Bitte um Einschätzung durch den 2nd Level."
-)
-
 
 def load(by_slug: dict[str, Tenant]) -> None:
     """The categories and articles, published by each client's expert (inside the system scope)."""
@@ -184,24 +175,3 @@ def load(by_slug: dict[str, Tenant]) -> None:
         for language, (title, body) in list(texts.items())[1:]:
             kb.save_text(article, language, title=title, body=body, base_revision=None, actor=expert)
         kb.approve(article, expert)
-
-
-def escalate(by_slug: dict[str, Tenant]) -> None:
-    """After the demo contacts became tickets: the first one waits at the client's second level."""
-    with tenancy.system_scope():
-        tenant = by_slug["alpina"]
-        ticket = db.session.scalar(
-            select(Ticket)
-            .join(InboundRecord, InboundRecord.ticket_id == Ticket.id)
-            .where(
-                InboundRecord.tenant_id == tenant.id,
-                InboundRecord.channel == Channel.WEBFORM.value,
-                InboundRecord.external_id == ESCALATED_KEY,
-            )
-        )
-        if ticket is None or ticket.was_escalated:
-            return
-        agent = db.session.scalar(select(User).where(User.email == "anna@firstline.example"))
-        tickets.add_note(ticket, agent.id if agent else None, ESCALATION_NOTE)  # type: ignore[arg-type]
-        tickets.set_status(ticket, Status.ESCALATED)
-        db.session.flush()

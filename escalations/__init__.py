@@ -7,4 +7,12 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    from escalations import models  # noqa: F401
+    from flask_babel import lazy_gettext as _l
+
+    from core import nav
+    from core.auth.roles import Role
+    from escalations import api, models, oncall, portal_views, problems, webhooks  # noqa: F401  (handlers, sweep)
+
+    app.register_blueprint(api.bp)
+    app.register_blueprint(portal_views.bp)
+    nav.add_nav(_l("Teams"), "team_portal.index", [Role.CLIENT_ADMIN, Role.CLIENT_EXPERT], order=13)

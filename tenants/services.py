@@ -199,9 +199,9 @@ def tenant_choices() -> list[tuple[int, str]]:
 ACK_PLACEHOLDERS = ("ticket_number", "contact_name", "subject")
 
 
-def set_acknowledgements(tenant: Tenant, *, enabled: bool, texts: dict[str, str]) -> None:
-    """Whether new tickets are confirmed to the customer, and the client's own text per language
-    (empty: the built-in one). Unknown placeholders are refused now, not mailed later."""
+def clean_texts(tenant: Tenant, texts: dict[str, str]) -> dict[str, str]:
+    """Per-language texts for the customer, with the placeholders of ACK_PLACEHOLDERS (empty: the
+    built-in text). Unknown placeholders are refused now, not mailed later."""
     errors: dict[str, str] = {}
     cleaned: dict[str, str] = {}
     for language, text in texts.items():
@@ -221,6 +221,18 @@ def set_acknowledgements(tenant: Tenant, *, enabled: bool, texts: dict[str, str]
             cleaned[language] = text
     if errors:
         raise ValidationFailed(fields=errors)
+    return cleaned
+
+
+def set_acknowledgements(tenant: Tenant, *, enabled: bool, texts: dict[str, str]) -> None:
+    """Whether new tickets are confirmed to the customer, and the client's own text per language."""
+    cleaned = clean_texts(tenant, texts)
     tenant.acknowledge = enabled
     tenant.acknowledgements = cleaned
     audit.record("tenant.acknowledgements", tenant_id=tenant.id, target=tenant, data={"enabled": enabled})
+
+
+def set_escalation_notices(tenant: Tenant, texts: dict[str, str]) -> None:
+    """What the customer is told, per language, when specialists take their ticket over."""
+    tenant.escalation_notices = clean_texts(tenant, texts)
+    audit.record("tenant.escalation_notices", tenant_id=tenant.id, target=tenant)

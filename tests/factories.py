@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import select
 
@@ -15,6 +16,8 @@ from core.auth import services as auth
 from core.auth.models import User
 from core.auth.roles import Role
 from core.extensions import db
+from escalations import rota
+from escalations.models import OnCallOverride, OnCallSlot, Team, TeamMember
 from knowledge import categories as kb_categories
 from knowledge import feed as kb_feed
 from knowledge import files as kb_files
@@ -139,6 +142,9 @@ class World:
     beta_proposal: ArticleProposal
     beta_change: ArticleChange
     beta_category: KbCategory
+    beta_team: Team
+    beta_slot: OnCallSlot
+    beta_override: OnCallOverride
 
 
 def build_world() -> World:
@@ -177,6 +183,9 @@ def build_world() -> World:
             beta_proposal=None,  # type: ignore[arg-type]
             beta_change=None,  # type: ignore[arg-type]
             beta_category=None,  # type: ignore[arg-type]
+            beta_team=None,  # type: ignore[arg-type]
+            beta_slot=None,  # type: ignore[arg-type]
+            beta_override=None,  # type: ignore[arg-type]
         )
         jobs.commit()
         world.alpha_ticket = make_ticket(alpha, email="anna.kunde@example.com")
@@ -213,6 +222,7 @@ def build_world() -> World:
         )
         db.session.add(world.beta_chat)
         _beta_knowledge(world)
+        _beta_team(world)
         jobs.commit()
     return world
 
@@ -239,3 +249,47 @@ def _beta_knowledge(world: World) -> None:
         world.beta_article, "fr", title="Corriger une facture", body="Mieux.", note="", actor=world.agent_both
     )
     world.beta_change = kb_feed.entries(world.agent_both, [world.beta.id])[0].change
+
+
+def make_team(
+    tenant: Tenant,
+    name: str,
+    *,
+    members: tuple[User, ...] = (),
+    timezone: str | None = None,
+    email: str | None = None,
+    webhook_url: str | None = None,
+    calendar_id: int | None = None,
+) -> Team:
+    """A team as the escalation service stores it (the model, until that service has a factory)."""
+    team = Team(
+        tenant_id=tenant.id,
+        name=name,
+        email=email,
+        webhook_url=webhook_url,
+        timezone=timezone or tenant.timezone,
+        calendar_id=calendar_id,
+    )
+    db.session.add(team)
+    db.session.flush()
+    for user in members:
+        db.session.add(TeamMember(tenant_id=tenant.id, team_id=team.id, user_id=user.id))
+    db.session.flush()
+    return team
+
+
+def _beta_team(world: World) -> None:
+    """Beta's accounting team with its expert, a weekly slot and an override."""
+    world.beta_team = make_team(
+        world.beta, "Comptabilité", members=(world.beta_expert,), email="compta@beta.example"
+    )
+    world.beta_slot = rota.add_slot(
+        world.beta_team, user_id=world.beta_expert.id, weekday=0, start_minute=18 * 60, end_minute=8 * 60
+    )
+    world.beta_override = rota.add_override(
+        world.beta_team,
+        user_id=world.beta_expert.id,
+        starts_local=datetime(2030, 1, 1, 8, 0),
+        ends_local=datetime(2030, 1, 2, 8, 0),
+        note="Remplacement",
+    )

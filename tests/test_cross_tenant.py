@@ -70,6 +70,9 @@ def foreign_values(world: World) -> dict[str, object]:
         "decision": "accept",
         "change_id": world.beta_change.id,
         "category_id": world.beta_category.id,
+        "team_id": world.beta_team.id,
+        "slot_id": world.beta_slot.id,
+        "override_id": world.beta_override.id,
     }
 
 
@@ -92,6 +95,15 @@ SAMPLE_BODIES = {
     "macros_api.patch_macro": {"name": "Crossing over"},
     "kb_api.put_translation": {"title": "Crossing over", "body": "Crossing over", "base_revision": 1},
     "kb_api.restore_version": {"base_revision": 1},
+    "escalations_api.escalate": {
+        "team_id": 1,
+        "summary": "Crossing over",
+        "reported": "Crossing over",
+        "tried": "Crossing over",
+        "urgency": "low",
+        "impact": "one",
+        "availability": "Crossing over",
+    },
 }
 
 

@@ -65,6 +65,16 @@ def on_workload_change(listener: Callable[[int, int], None]) -> Callable[[int, i
     return listener
 
 
+# Packages that act when a ticket is resolved (a problem ticket resolves its linked tickets)
+# listen here, so that every way of resolving (desk, portal, API, macro) triggers them.
+_resolved_listeners: list[Callable[[Ticket, datetime], None]] = []
+
+
+def on_resolved(listener: Callable[[Ticket, datetime], None]) -> Callable[[Ticket, datetime], None]:
+    _resolved_listeners.append(listener)
+    return listener
+
+
 def _workload(user_id: int | None, delta: int) -> None:
     if user_id is not None:
         for listener in _workload_listeners:
@@ -214,6 +224,9 @@ def set_status(ticket: Ticket, status: Status, *, now: datetime | None = None) -
     sla.refresh(ticket)
     touch(ticket, now)
     record_event(ticket, "status", old=current.value, new=status.value)
+    if status is Status.RESOLVED:
+        for listener in _resolved_listeners:
+            listener(ticket, now)
 
 
 def _required(body: str) -> str:
@@ -246,7 +259,7 @@ def add_note(ticket: Ticket, author_id: int, body: str) -> Message:
     return note
 
 
-def reply(ticket: Ticket, author_id: int, body: str, *, then: Status | None = None) -> Message:
+def reply(ticket: Ticket, author_id: int | None, body: str, *, then: Status | None = None) -> Message:
     """A public answer, e-mailed to the customer from the client's address in the ticket's language."""
     body = _required(body)
     tenant = db.session.get_one(Tenant, ticket.tenant_id)

@@ -31,7 +31,9 @@
         break;
       case "e":
         var escalate = document.getElementById("escalate");
-        if (escalate) { escalate.open = true; document.getElementById("escalate-reason").focus(); event.preventDefault(); }
+        if (escalate && escalate.tagName === "DETAILS") {
+          escalate.open = true; document.getElementById("escalate-reason").focus(); event.preventDefault();
+        } else if (escalate) { escalate.click(); event.preventDefault(); }
         break;
       case "x":
         if (current >= 0) { var box = rows[current].querySelector("input[type=checkbox]"); if (box) box.checked = !box.checked; }

@@ -205,15 +205,6 @@ def test_ticket_fields_refuse_a_ticket_as_its_own_parent(client: FlaskClient, wo
     assert response.status_code == 422
 
 
-def test_escalating_needs_a_reason_for_the_second_level(client: FlaskClient, world: World) -> None:
-    sign_in(client, "agent.alpha@provider.example")
-    url = f"/agent/tickets/{world.alpha_ticket.id}"
-    token = csrf_token(client, url)
-    assert client.post(url + "/escalate", data={"csrf_token": token, "reason": " "}).status_code == 422
-    client.post(url + "/escalate", data={"csrf_token": token, "reason": "Needs a technician on site."})
-    assert _fresh(world.alpha_ticket.id).status == "escalated"
-
-
 def test_duplicate_contacts_are_merged_with_their_tickets(client: FlaskClient, world: World) -> None:
     with tenancy.system_scope():
         keep = db.session.get_one(Contact, world.alpha_ticket.contact_id)

@@ -310,7 +310,7 @@ def test_visitor_ends_and_asks_for_the_transcript_afterwards(app: Flask, online:
     assert session.ticket_id is not None
 
 
-def test_agent_turns_a_chat_into_an_escalation(app: Flask, online: World) -> None:
+def test_agent_ends_a_chat_to_escalate_it_and_writes_the_handoff_next(app: Flask, online: World) -> None:
     visitor = _visitor(app)
     started = _start(visitor)
     agent, csrf = _agent(app)
@@ -321,11 +321,12 @@ def test_agent_turns_a_chat_into_an_escalation(app: Flask, online: World) -> Non
         data={"csrf_token": csrf, "reason": "Pumpe defekt, Techniker nötig"},
     )
     assert response.status_code == 302
+    assert "/escalate?summary=Pumpe" in response.headers["Location"]
     session = _session(started["token"], online.alpha.id)
     with tenancy.only(online.alpha.id):
         ticket = db.session.get_one(Ticket, session.ticket_id)
         kinds = [m.kind for m in db.session.scalars(select(Message).where(Message.ticket_id == ticket.id))]
-    assert ticket.status == "escalated"
+    assert ticket.status != "escalated"  # the handoff packet comes first
     assert "chat_transcript" in kinds
     assert "note" in kinds
 
