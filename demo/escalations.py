@@ -8,6 +8,7 @@ from sqlalchemy import select
 from core import tenancy
 from core.auth.models import User
 from core.extensions import db
+from demo import oncall
 from escalations import routing, teams
 from escalations import services as escalations
 from escalations.models import Team
@@ -37,7 +38,12 @@ TEAMS = {
         ("Buchhaltung", 3, "buchhaltung@alpina.example", ["admin@alpina.example"]),
     ],
     "lumiere": [
-        ("Support niveau 2", 2, "niveau2@lumiere.example", ["compta@lumiere.example"]),
+        (
+            "Support niveau 2",
+            2,
+            "niveau2@lumiere.example",
+            ["compta@lumiere.example", "admin@lumiere.example"],
+        ),
         ("Comptabilité", 3, "compta@lumiere.example", ["compta@lumiere.example"]),
     ],
 }
@@ -67,6 +73,11 @@ def seed(by_slug: dict[str, Tenant]) -> dict[str, dict[str, Team]]:
                     tenant.id,
                     teams.TeamInput(name=name, level=level, email=email, member_ids=_users(members)),
                 )
+            first = made[slug][rows[0][0]]
+            oncall.seed(
+                first,
+                list(db.session.scalars(select(User).where(User.email.in_(rows[0][3])).order_by(User.id))),
+            )
             if not routing.rules_of(tenant.id):
                 for team_name, categories, keywords in RULES[slug]:
                     rule = routing.RuleInput(
