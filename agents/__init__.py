@@ -1,4 +1,4 @@
-"""Provider agents: skills, tenant assignments, shifts and (with the tickets issue) the workspace."""
+"""Provider agents: skills, tenant assignments, shifts and coverage, and the workspace."""
 
 from __future__ import annotations
 
@@ -11,11 +11,14 @@ def init_app(app: Flask) -> None:
     from agents import (  # noqa: F401
         chat_views,
         contacts_views,
+        coverage_sweep,
         escalate_views,
         mail_views,
         models,
         routing,
         services,
+        shifts,
+        staffing_views,
         supervision_views,
         views,
     )
@@ -32,3 +35,9 @@ def init_app(app: Flask) -> None:
     nav.add_nav(_l("Macros"), "agent.macros_page", PROVIDER_ROLES, order=17)
     nav.add_nav(_l("Routing"), "agent.routing_board", (Role.SUPERVISOR, Role.PROVIDER_ADMIN), order=18)
     nav.add_nav(_l("Inbound"), "agent.inbound_page", (Role.SUPERVISOR, Role.PROVIDER_ADMIN), order=19)
+    nav.add_nav(_l("Shifts"), "agent.shifts_page", PROVIDER_ROLES, order=21)
+    nav.add_nav(_l("Coverage"), "agent.coverage_page", (Role.SUPERVISOR, Role.PROVIDER_ADMIN), order=22)
+    nav.add_home_panel("agents/_coverage_panel.html", (Role.SUPERVISOR, Role.PROVIDER_ADMIN), order=4)
+    app.jinja_env.globals.update(
+        coverage_gaps=staffing_views.home_gaps, coverage_panel_hours=staffing_views.HOME_PANEL_HOURS
+    )

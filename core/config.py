@@ -117,6 +117,8 @@ def load(env: Mapping[str, str] | None = None, **overrides: object) -> dict[str,
             env.get("WEBHOOK_ALLOW_HTTP"), default=env.get("FIRSTLINE_ENV", "development") == "development"
         ),
         "WEBHOOK_TIMEOUT": float(env.get("WEBHOOK_TIMEOUT", "5")),
+        # How far ahead the coverage sweep warns supervisors of hours nobody covers a language.
+        "COVERAGE_WARN_HOURS": int(env.get("COVERAGE_WARN_HOURS", "2")),
         "PREFERRED_URL_SCHEME": env.get("PREFERRED_URL_SCHEME", "http"),
         "BASE_URL": env.get("BASE_URL", "http://127.0.0.1:5000"),
     }

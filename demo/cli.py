@@ -6,7 +6,7 @@ import click
 from flask.cli import with_appcontext
 
 from core import jobs
-from demo import data, escalations
+from demo import data, escalations, staffing
 
 group = click.Group("demo", help="Demo data.")
 
@@ -17,6 +17,8 @@ def load() -> None:
     """Load the demo tenants and accounts (idempotent) and print the sign-ins."""
     users = data.load()
     jobs.commit()  # the demo contacts become tickets (inline jobs run after the commit)
+    staffing.seed()
+    jobs.commit()
     by_slug = data.tenants_by_slug()
     escalations.seed(by_slug)
     jobs.commit()

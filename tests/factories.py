@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
 from agents import services as agents
+from agents.models import AgentShift
 from channels import mailboxes
 from channels.chat_models import ChatSession
 from channels.models import Mailbox
@@ -16,6 +17,7 @@ from core.auth import services as auth
 from core.auth.models import User
 from core.auth.roles import Role
 from core.extensions import db
+from core.models_base import utcnow
 from escalations import rota
 from escalations.models import OnCallOverride, OnCallSlot, Team, TeamMember
 from knowledge import categories as kb_categories
@@ -145,6 +147,8 @@ class World:
     beta_team: Team
     beta_slot: OnCallSlot
     beta_override: OnCallOverride
+    beta_agent: User  # serves beta only
+    beta_shift: AgentShift  # of beta_agent: no supervisor of alpha's may see or change it
 
 
 def build_world() -> World:
@@ -186,7 +190,14 @@ def build_world() -> World:
             beta_team=None,  # type: ignore[arg-type]
             beta_slot=None,  # type: ignore[arg-type]
             beta_override=None,  # type: ignore[arg-type]
+            beta_agent=make_user("agent.beta@provider.example", Role.AGENT, assigned=(beta,)),
+            beta_shift=None,  # type: ignore[arg-type]
         )
+        tomorrow = utcnow().replace(minute=0, second=0, microsecond=0) + timedelta(days=1)
+        world.beta_shift = AgentShift(
+            user_id=world.beta_agent.id, starts_at=tomorrow, ends_at=tomorrow + timedelta(hours=8)
+        )
+        db.session.add(world.beta_shift)
         jobs.commit()
         world.alpha_ticket = make_ticket(alpha, email="anna.kunde@example.com")
         world.beta_ticket = make_ticket(

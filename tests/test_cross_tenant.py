@@ -73,6 +73,8 @@ def foreign_values(world: World) -> dict[str, object]:
         "team_id": world.beta_team.id,
         "slot_id": world.beta_slot.id,
         "override_id": world.beta_override.id,
+        # Shifts are provider-level; one of an agent who serves beta only is foreign to alpha's side.
+        "shift_id": world.beta_shift.id,
     }
 
 
