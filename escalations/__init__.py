@@ -15,4 +15,4 @@ def init_app(app: Flask) -> None:
 
     app.register_blueprint(api.bp)
     app.register_blueprint(portal_views.bp)
-    nav.add_nav(_l("Teams"), "team_portal.index", [Role.CLIENT_ADMIN, Role.CLIENT_EXPERT], order=13)
+    nav.add_nav(_l("On call"), "team_portal.index", [Role.CLIENT_ADMIN, Role.CLIENT_EXPERT], order=13)

@@ -4,6 +4,7 @@ told, each in their own language."""
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 from flask_babel import force_locale
@@ -20,45 +21,53 @@ from tickets.models import OPEN_STATUSES, Status, Ticket
 OPEN_VALUES = [status.value for status in OPEN_STATUSES]
 
 
-def parse_numbers(tenant: Tenant, raw: str) -> list[int]:
-    """`ALPINA-1042, 1043` -> [1042, 1043]; another client's prefix is an error, not a guess."""
-    numbers = []
-    for part in raw.replace(";", ",").replace("\n", ",").split(","):
-        part = part.strip().upper()
-        if not part:
-            continue
-        prefix, _sep, digits = part.rpartition("-")
-        if (prefix and prefix != tenant.ticket_prefix) or not digits.isdigit():
-            raise ValidationFailed(
-                fields={"numbers": _("%(number)s is not a ticket number of this client.", number=part)}
-            )
-        numbers.append(int(digits))
-    if not numbers:
+NUMBER_RE = re.compile(r"^(?:(.+)-)?(\d{1,9})$")
+
+
+def tickets_by_number(problem: Ticket, raw: str) -> list[Ticket]:
+    """`ALPINA-1042` or `1042`, separated by commas or spaces: tickets of the problem's client.
+    Every wrong number is named at once; another client's prefix is an error, not a guess."""
+    tenant = db.session.get_one(Tenant, problem.tenant_id)
+    tokens = [token for token in re.split(r"[\s,;]+", raw.strip()) if token]
+    if not tokens:
         raise ValidationFailed(fields={"numbers": _("Enter the numbers of the tickets to link.")})
-    return numbers
-
-
-def link(parent: Ticket, raw_numbers: str) -> list[Ticket]:
-    """Make `parent` the problem ticket of the tickets with these numbers."""
-    tenant = db.session.get_one(Tenant, parent.tenant_id)
-    linked = []
-    for number in parse_numbers(tenant, raw_numbers):
-        child = tickets.find_by_number(parent.tenant_id, number)
+    errors: list[str] = []
+    found: list[Ticket] = []
+    for token in tokens:
+        match = NUMBER_RE.match(token.upper())
+        if match is None:
+            errors.append(_("%(value)s is not a ticket number.", value=token))
+            continue
+        prefix, number = match.groups()
+        if prefix and prefix != tenant.ticket_prefix.upper():
+            errors.append(_("%(number)s is not a ticket of %(client)s.", number=token, client=tenant.name))
+            continue
+        child = tickets.find_by_number(tenant.id, int(number))
         if child is None:
-            raise ValidationFailed(
-                fields={
-                    "numbers": _("There is no ticket %(number)s.", number=f"{tenant.ticket_prefix}-{number}")
-                }
-            )
+            errors.append(_("%(client)s has no ticket %(number)s.", client=tenant.name, number=token))
+        elif child.id == problem.id:
+            errors.append(_("A ticket cannot be linked to itself."))
+        elif child not in found:
+            found.append(child)
+    if errors:
+        raise ValidationFailed(fields={"numbers": " ".join(errors)})
+    return found
+
+
+def link(problem: Ticket, raw_numbers: str) -> list[Ticket]:
+    """Mark `problem` as a problem ticket (tag `problem`) and link the tickets with these numbers
+    to it, so that the desk and the resolution see them as one."""
+    children = tickets_by_number(problem, raw_numbers)
+    for child in children:
         try:
-            tickets.link_parent(child, parent)
+            tickets.link_parent(child, problem)
         except (ValidationFailed, NotFound) as exc:
             raise ValidationFailed(
                 fields={"numbers": str(next(iter(exc.fields.values()), exc.message))}
             ) from exc
-        linked.append(child)
+    tickets.add_tags(problem, ["problem"])
     db.session.flush()
-    return linked
+    return children
 
 
 def open_children(parent: Ticket) -> list[Ticket]:

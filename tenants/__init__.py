@@ -9,14 +9,26 @@ from flask_babel import lazy_gettext as _l
 def init_app(app: Flask) -> None:
     from core import nav
     from core.auth.roles import PROVIDER_ROLES, Role
-    from tenants import api, cli, labels, models, portal_views, services, views  # noqa: F401
+    from tenants import (  # noqa: F401
+        api,
+        cli,
+        labels,
+        models,
+        portal_api,
+        portal_settings_views,
+        portal_views,
+        services,
+        views,
+    )
 
     app.register_blueprint(views.bp)
     app.register_blueprint(portal_views.bp)
     app.register_blueprint(api.bp)
+    app.register_blueprint(portal_api.bp)
     app.cli.add_command(cli.group)
     nav.add_nav(_l("Clients"), "tenants.index", PROVIDER_ROLES, order=20)
     nav.add_nav(_l("Escalations"), "portal.escalations", [Role.CLIENT_ADMIN, Role.CLIENT_EXPERT], order=12)
+    nav.add_nav(_l("Escalation paths"), "portal.teams_page", [Role.CLIENT_ADMIN], order=13)
     nav.add_home_panel(
         "tenants/_home_panel.html", [*PROVIDER_ROLES, Role.CLIENT_ADMIN, Role.CLIENT_EXPERT], order=10
     )
@@ -24,5 +36,6 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals.update(
         tenant_status_label=labels.status_label,
         channel_label=labels.channel_label,
+        escalation_status_label=labels.escalation_status_label,
         visible_tenants=services.visible_tenants,
     )

@@ -1,4 +1,4 @@
-"""Translatable names for tenant statuses and channel kinds."""
+"""Translatable names for tenant statuses, channel kinds and escalation states."""
 
 from __future__ import annotations
 
@@ -20,3 +20,17 @@ def status_label(status: str) -> str:
 
 def channel_label(kind: str) -> str:
     return str(CHANNEL_LABELS.get(kind, kind))
+
+
+# The portal's names for an escalation's state (escalations.models.EscalationStatus).
+ESCALATION_STATUS_LABELS = {
+    "open": _l("Waiting to be acknowledged"),
+    "acknowledged": _l("Acknowledged"),
+    "returned": _l("Returned to the desk"),
+    "forwarded": _l("Escalated further"),
+    "resolved": _l("Resolved"),
+}
+
+
+def escalation_status_label(status: str) -> str:
+    return str(ESCALATION_STATUS_LABELS.get(status, status))

@@ -75,6 +75,8 @@ def foreign_values(world: World) -> dict[str, object]:
         "override_id": world.beta_override.id,
         # Shifts are provider-level; one of an agent who serves beta only is foreign to alpha's side.
         "shift_id": world.beta_shift.id,
+        "rule_id": world.beta_rule.id,
+        "escalation_id": world.beta_escalation.id,
     }
 
 
@@ -105,6 +107,19 @@ SAMPLE_BODIES = {
         "urgency": "low",
         "impact": "one",
         "availability": "Crossing over",
+    },
+    "portal_api.note": {"body": "crossing over"},
+    "portal_api.answer": {"body": "crossing over"},
+    "portal_api.resolve": {"answer": "crossing over"},
+    "portal_api.return_to_desk": {"instructions": "crossing over"},
+    "portal_api.forward": {
+        "team_id": 1,
+        "summary": "crossing over",
+        "reported": "crossing over",
+        "tried": "crossing over",
+        "urgency": "low",
+        "impact": "one",
+        "availability": "crossing over",
     },
 }
 

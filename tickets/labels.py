@@ -72,6 +72,10 @@ EVENT = {
     "bounce": _l("mail to the customer bounced"),
     "chat_transcript": _l("chat transcript stored"),
     "kb_article": _l("answer from the knowledge base used"),
+    "escalated": _l("escalated to a team"),
+    "escalation_acknowledged": _l("escalation acknowledged"),
+    "escalation_returned": _l("returned to the first level"),
+    "team_mail": _l("the team answered by e-mail"),
 }
 INBOUND_STATUS = {
     "received": _l("Waiting"),

@@ -12,7 +12,7 @@ from knowledge import desk
 from knowledge import services as articles
 from knowledge.models import Article, ArticleUse
 from tests.conftest import csrf_token, sign_in
-from tests.factories import World, make_ticket
+from tests.factories import World, make_escalation, make_team, make_ticket
 from tickets import services as tickets
 from tickets.models import MessageKind, Status, Ticket
 
@@ -131,6 +131,7 @@ def test_an_article_of_another_client_cannot_be_inserted(client: FlaskClient, wo
 
 
 def _escalate(world: World) -> int:
+    """A German ticket escalated by the desk to alpha's second-level team (the expert is in it)."""
     with tenancy.only(world.alpha.id):
         ticket = make_ticket(
             world.alpha,
@@ -138,8 +139,8 @@ def _escalate(world: World) -> int:
             body="Mein Geschirrspüler piept dreimal.",
             language="de",
         )
-        tickets.add_note(ticket, world.agent_alpha.id, "Reset versucht, piept weiter.")
-        tickets.set_status(ticket, Status.ESCALATED)
+        team = make_team(world.alpha, "Technik", (world.alpha_expert,))
+        make_escalation(ticket, world.agent_alpha, team, tried="Reset versucht, piept weiter.")
         db.session.commit()
         return ticket.id
 
@@ -200,4 +201,4 @@ def test_a_resolution_without_text_is_refused(client: FlaskClient, world: World)
         data={"csrf_token": csrf_token(client, f"/portal/tickets/{ticket_id}"), "answer": "  "},
     )
     assert response.status_code == 422
-    assert "Write the resolution first." in response.get_data(as_text=True)
+    assert "Write something first." in response.get_data(as_text=True)
