@@ -302,7 +302,7 @@ def test_resolving_a_problem_ticket_resolves_the_linked_ones_and_tells_each_cust
     english = [m for m in smtp_to.messages if m["To"] == "marie@example.fr"]
     assert "has been solved" in _text(english[-1])
     german = [m for m in smtp_to.messages if m["To"] == "beat@example.ch"]
-    assert "gelöst" in _text(german[-1])
+    assert "wurde behoben" in _text(german[-1])
 
 
 def test_urgent_tickets_make_urgent_escalations(world: World, alpha_teams: Teams) -> None:
