@@ -29,7 +29,7 @@ from core import scheduler
 from core.auth.models import User
 from core.auth.roles import Role
 from core.extensions import db
-from core.mail import send_email
+from core.mail import absolute_url, send_email
 from core.models_base import utcnow
 from tenants.models import Tenant
 
@@ -126,13 +126,12 @@ def _mail(user: User, gaps: list[coverage.Gap]) -> None:
             "Coverage gaps: %(num)d languages uncovered soon",
             len({(gap.tenant.id, gap.language) for gap in gaps}),
         )
-        path = current_app.url_map.bind("localhost").build("agent.coverage_page")
         text = render_template(
             "agents/email/coverage_gaps.txt",
             user=user,
             lines=lines,
             zone=str(zone),
-            url=str(config["BASE_URL"]).rstrip("/") + path,
+            url=absolute_url("agent.coverage_page"),
         )
     send_email(
         to=user.email,

@@ -13,6 +13,7 @@ from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import current_app
 
@@ -114,3 +115,11 @@ def _deliver_email(row: OutboxMessage) -> None:
         if config["SMTP_USERNAME"]:
             smtp.login(config["SMTP_USERNAME"], config["SMTP_PASSWORD"] or "")
         smtp.send_message(message)
+
+
+def absolute_url(endpoint: str, **values: Any) -> str:
+    """A link for an e-mail, on `BASE_URL`: jobs and sweeps have no request to take the host from,
+    and a link in a mail must not depend on which host the request came in on."""
+    base = urlsplit(current_app.config["BASE_URL"])
+    adapter = current_app.url_map.bind(base.netloc, script_name=base.path or "/", url_scheme=base.scheme)
+    return adapter.build(endpoint, values, force_external=True)

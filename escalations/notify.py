@@ -3,14 +3,13 @@ reply lands on the ticket), the desk agent, and the customer in their own langua
 
 from __future__ import annotations
 
-from flask import url_for
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import select
 
 from core.auth.models import User
 from core.extensions import db
-from core.mail import send_email
+from core.mail import absolute_url, send_email
 from escalations.handoff import as_text
 from escalations.models import Escalation, Team
 from escalations.teams import members_of
@@ -39,7 +38,7 @@ def article_titles(tenant_id: int, ids: list[int], language: str) -> dict[int, s
 
 
 def _portal_link(ticket: Ticket) -> str:
-    return url_for("portal.ticket", ticket_id=ticket.id, _external=True)
+    return absolute_url("portal.ticket", ticket_id=ticket.id)
 
 
 def handoff_message(ticket: Ticket, escalation: Escalation, team: Team, author_id: int | None) -> Message:
@@ -100,7 +99,7 @@ def tell_desk(ticket: Ticket, subject: str, body: str, key: str) -> None:
     number = tickets.display_number(tenant, ticket)
     with force_locale(agent.locale or "en"):
         line = _("[%(number)s] %(what)s", number=number, what=subject)
-        link = url_for("agent.ticket", ticket_id=ticket.id, _external=True)
+        link = absolute_url("agent.ticket", ticket_id=ticket.id)
     send_email(to=agent.email, subject=line, text=f"{body}\n\n{link}", tenant_id=tenant.id, dedupe_key=key)
 
 

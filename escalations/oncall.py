@@ -18,7 +18,6 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from flask import current_app, render_template
@@ -32,7 +31,7 @@ from core import audit, tenancy
 from core.auth.models import User
 from core.errors import NotFound, PermissionDenied
 from core.extensions import db
-from core.mail import send_email
+from core.mail import absolute_url, send_email
 from core.models_base import utcnow
 from core.scheduler import periodic
 from escalations import webhooks
@@ -187,13 +186,6 @@ def _mail_page(escalation: Escalation, team: Team, person: User, attempt: int) -
         headers={"Auto-Submitted": "auto-generated", "X-Priority": "1"},
         dedupe_key=f"oncall-page:{escalation.id}:{attempt}",
     )
-
-
-def absolute_url(endpoint: str, **values: Any) -> str:
-    """A link for an e-mail, on `BASE_URL` (a sweep has no request to take the host from)."""
-    base = urlsplit(current_app.config["BASE_URL"])
-    adapter = current_app.url_map.bind(base.netloc, script_name=base.path or "/", url_scheme=base.scheme)
-    return adapter.build(endpoint, values, force_external=True)
 
 
 # --- acknowledging ----------------------------------------------------------------------------
