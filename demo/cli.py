@@ -7,6 +7,7 @@ from flask.cli import with_appcontext
 
 from core import jobs
 from demo import data, escalations, staffing
+from demo import sla as demo_sla
 
 group = click.Group("demo", help="Demo data.")
 
@@ -16,6 +17,8 @@ group = click.Group("demo", help="Demo data.")
 def load() -> None:
     """Load the demo tenants and accounts (idempotent) and print the sign-ins."""
     users = data.load()
+    # Before the commit that processes the demo contacts: their tickets count in business time.
+    demo_sla.seed(data.tenants_by_slug())
     jobs.commit()  # the demo contacts become tickets (inline jobs run after the commit)
     staffing.seed()
     jobs.commit()

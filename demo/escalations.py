@@ -12,6 +12,7 @@ from demo import oncall
 from escalations import routing, teams
 from escalations import services as escalations
 from escalations.models import Team
+from sla.models import BusinessCalendar
 from tenants.models import Tenant
 from tickets.models import Category, Channel, InboundRecord, Ticket
 
@@ -65,13 +66,25 @@ def seed(by_slug: dict[str, Tenant]) -> dict[str, dict[str, Team]]:
         for slug, rows in TEAMS.items():
             tenant = by_slug[slug]
             existing = {team.name: team for team in teams.teams_of(tenant.id)}
+            # The client's business hours (demo/sla.py): outside them, urgent escalations page.
+            calendar_id = db.session.scalar(
+                select(BusinessCalendar.id)
+                .where(BusinessCalendar.tenant_id == tenant.id)
+                .order_by(BusinessCalendar.id)
+            )
             made[slug] = dict(existing)
             for name, level, email, members in rows:
                 if name in existing:
                     continue
                 made[slug][name] = teams.save_team(
                     tenant.id,
-                    teams.TeamInput(name=name, level=level, email=email, member_ids=_users(members)),
+                    teams.TeamInput(
+                        name=name,
+                        level=level,
+                        email=email,
+                        member_ids=_users(members),
+                        calendar_id=calendar_id,
+                    ),
                 )
             first = made[slug][rows[0][0]]
             oncall.seed(

@@ -3,18 +3,13 @@ the client's webhook, and at night for urgent ones the person on call."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from escalations import oncall, webhooks
 from escalations.models import Escalation, Team
 from escalations.notify import mail_team
 from tickets.models import Message, Ticket
-
-
-def due_times(team: Team, now: datetime) -> tuple[datetime, datetime]:
-    """When the team must acknowledge and resolve, in its own working hours."""
-    return now + timedelta(minutes=team.ack_minutes), now + timedelta(minutes=team.resolve_minutes)
 
 
 def payload(escalation: Escalation, ticket: Ticket | None = None) -> dict[str, Any]:

@@ -18,7 +18,6 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from flask import current_app, render_template
 from flask_babel import force_locale
@@ -37,6 +36,7 @@ from core.scheduler import periodic
 from escalations import webhooks
 from escalations.models import Escalation, EscalationStatus, OnCallPage, Team
 from escalations.rota import on_call
+from sla.calendar import is_open
 from sla.models import BusinessCalendar
 from tenants.models import Tenant
 from tickets import services as tickets
@@ -50,24 +50,6 @@ SWEEP_BATCH = 200
 
 
 # --- working hours ----------------------------------------------------------------------------
-
-
-def _weekly_hours_open(calendar: BusinessCalendar, at_utc: datetime) -> bool:
-    """Minimal stand-in for `sla.calendar.is_open`: the weekly hours only, holidays ignored.
-
-    LEAD: once `sla/calendar.py` has landed, the import below picks the real one (with holidays);
-    delete this function then."""
-    if calendar.always_open:
-        return True
-    local = at_utc.astimezone(ZoneInfo(calendar.timezone))
-    now = f"{local.hour:02d}:{local.minute:02d}"
-    return any(start <= now < end for start, end in (calendar.hours or {}).get(str(local.weekday()), []))
-
-
-try:  # LEAD: swap for the sla helper's module (this fallback goes with it)
-    from sla.calendar import is_open  # type: ignore[import-not-found, unused-ignore]
-except ImportError:  # pragma: no cover - depends on which worktree this runs in
-    is_open = _weekly_hours_open
 
 
 def should_page(escalation: Escalation, now: datetime | None = None) -> bool:

@@ -23,6 +23,7 @@ from escalations.models import ACTIVE_ESCALATION, Escalation, EscalationStatus, 
 from escalations.routing import target
 from escalations.teams import get_team, may_act, member_team_ids, sees_all_teams
 from tickets import services as tickets
+from tickets import sla
 from tickets.models import Message, MessageKind, Priority, Status, Ticket
 
 CLOSED_TICKET = (Status.RESOLVED.value, Status.CLOSED.value)
@@ -78,7 +79,7 @@ def _open(
         previous_id=previous.id if previous else None,
         created_at=now,
     )
-    escalation.ack_due_at, escalation.resolve_due_at = delivery.due_times(team, now)
+    escalation.ack_due_at, escalation.resolve_due_at = sla.team_due_times(team, now)
     db.session.add(escalation)
     db.session.flush()
     ticket.team_id, ticket.level = team.id, team.level

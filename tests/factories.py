@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
 
@@ -28,6 +28,9 @@ from knowledge import files as kb_files
 from knowledge import proposals as kb_proposals
 from knowledge import services as kb
 from knowledge.models import Article, ArticleChange, ArticleFile, ArticleProposal, KbCategory
+from sla import calendars as sla_calendars
+from sla import policies as sla_policies
+from sla.models import BusinessCalendar, CalendarHoliday, SlaPolicy
 from tenants import services as tenants
 from tenants.models import ChannelKind, Tenant
 from tickets import attachments, calls, intake, macros, organizations
@@ -154,6 +157,9 @@ class World:
     beta_shift: AgentShift  # of beta_agent: no supervisor of alpha's may see or change it
     beta_rule: EscalationRule
     beta_escalation: Escalation
+    beta_calendar: BusinessCalendar
+    beta_holiday: CalendarHoliday
+    beta_policy: SlaPolicy
 
 
 # A complete handoff packet (escalations.handoff): what the desk writes when it escalates.
@@ -225,6 +231,9 @@ def build_world() -> World:
             beta_shift=None,  # type: ignore[arg-type]
             beta_rule=None,  # type: ignore[arg-type]
             beta_escalation=None,  # type: ignore[arg-type]
+            beta_calendar=None,  # type: ignore[arg-type]
+            beta_holiday=None,  # type: ignore[arg-type]
+            beta_policy=None,  # type: ignore[arg-type]
         )
         tomorrow = utcnow().replace(minute=0, second=0, microsecond=0) + timedelta(days=1)
         world.beta_shift = AgentShift(
@@ -268,6 +277,7 @@ def build_world() -> World:
         _beta_knowledge(world)
         _beta_team(world)
         _beta_escalation(world)
+        _beta_sla(world)
         jobs.commit()
     return world
 
@@ -353,3 +363,28 @@ def _beta_escalation(world: World) -> None:
         world.beta.id, escalation_routing.RuleInput(team_id=world.beta_team.id, keywords=["facture"])
     )
     world.beta_escalation = make_escalation(world.beta_ticket, world.agent_both, world.beta_team)
+
+
+def _beta_sla(world: World) -> None:
+    """A business calendar of beta's with a holiday, and a policy counting in it (for one of
+    beta's organisations only, so that the other tests' tickets keep the 24/7 defaults)."""
+    world.beta_calendar = sla_calendars.create(
+        sla_calendars.CalendarInput(
+            tenant_id=world.beta.id,
+            name="Bureau",
+            timezone="Europe/Paris",
+            hours={str(day): "09:00-17:00" for day in range(5)},
+            holiday_country="FR",
+        )
+    )
+    sla_calendars.add_holidays(world.beta_calendar, [(date(2026, 12, 24), "Réveillon")])
+    world.beta_holiday = sla_calendars.holidays_of(world.beta_calendar)[0]
+    world.beta_policy = sla_policies.create(
+        sla_policies.PolicyInput(
+            tenant_id=world.beta.id,
+            name="Standard",
+            organization_id=world.beta_organization.id,
+            calendar_id=world.beta_calendar.id,
+            targets={"first_response": {"normal": 120}},
+        )
+    )

@@ -77,6 +77,9 @@ def foreign_values(world: World) -> dict[str, object]:
         "shift_id": world.beta_shift.id,
         "rule_id": world.beta_rule.id,
         "escalation_id": world.beta_escalation.id,
+        "calendar_id": world.beta_calendar.id,
+        "holiday_id": world.beta_holiday.id,
+        "policy_id": world.beta_policy.id,
     }
 
 

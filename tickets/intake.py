@@ -228,6 +228,7 @@ def open_from(record: InboundRecord, data: InboundContact) -> tuple[Ticket, Mess
             contact_id=contact.id,
             category=data.category,
             data=data.extra,
+            received_at=record.received_at,
         )
     )
     message.email_message_id = data.message_id

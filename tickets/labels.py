@@ -76,6 +76,8 @@ EVENT = {
     "escalation_acknowledged": _l("escalation acknowledged"),
     "escalation_returned": _l("returned to the first level"),
     "team_mail": _l("the team answered by e-mail"),
+    "sla_warning": _l("SLA target close"),
+    "sla_breach": _l("SLA target missed"),
 }
 INBOUND_STATUS = {
     "received": _l("Waiting"),

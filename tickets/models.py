@@ -146,6 +146,13 @@ class Ticket(TenantScoped, db.Model):
             postgresql_where=text(OPEN_PREDICATE),
             sqlite_where=text(OPEN_PREDICATE),
         ),
+        # The SLA sweep, across tenants: tickets whose next warning or breach has come.
+        Index(
+            "ix_tickets_sla_check_at",
+            "sla_check_at",
+            postgresql_where=text("sla_check_at IS NOT NULL"),
+            sqlite_where=text("sla_check_at IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -187,6 +194,9 @@ class Ticket(TenantScoped, db.Model):
     # times by the business time that was left when they stopped.
     sla_paused_at: Mapped[datetime | None]
     sla_policy_id: Mapped[int | None] = mapped_column(ForeignKey("sla_policies.id", ondelete="SET NULL"))
+    # When the SLA sweep next has to look at the ticket (a warning or breach comes due); None
+    # while no clock runs. Kept by tickets.sla with the due times.
+    sla_check_at: Mapped[datetime | None]
     # The client team that holds the ticket while it is escalated (levels 2 and 3).
     team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id", ondelete="SET NULL"))
 

@@ -128,6 +128,8 @@ class NewTicket:
     priority: Priority = Priority.NORMAL
     kind: MessageKind = MessageKind.INBOUND
     data: dict[str, Any] | None = None
+    # When the contact arrived (the inbound record): the SLA clocks count from then.
+    received_at: datetime | None = None
 
 
 def open_ticket(new: NewTicket) -> tuple[Ticket, Message]:
@@ -148,7 +150,7 @@ def open_ticket(new: NewTicket) -> tuple[Ticket, Message]:
     )
     db.session.add(ticket)
     db.session.flush()
-    sla.start_clocks(ticket, db.session.get_one(Tenant, new.tenant_id).sla_targets)
+    sla.start_clocks(ticket, start=new.received_at)
     message = add_message(ticket, new.kind, new.body, contact_id=new.contact_id)
     message.data = new.data or {}
     record_event(ticket, "created", channel=new.channel.value, language=new.language)
@@ -221,7 +223,7 @@ def set_status(ticket: Ticket, status: Status, *, now: datetime | None = None) -
     was_open, is_open = current.value in OPEN_VALUES, status.value in OPEN_VALUES
     if was_open != is_open:
         _workload(ticket.assignee_id, 1 if is_open else -1)
-    sla.refresh(ticket)
+    sla.refresh(ticket, now)
     touch(ticket, now)
     record_event(ticket, "status", old=current.value, new=status.value)
     if status is Status.RESOLVED:
@@ -265,9 +267,7 @@ def reply(ticket: Ticket, author_id: int | None, body: str, *, then: Status | No
     tenant = db.session.get_one(Tenant, ticket.tenant_id)
     message = add_message(ticket, MessageKind.REPLY, body, user_id=author_id)
     now = utcnow()
-    if ticket.first_response_at is None:
-        ticket.first_response_at = now
-        sla.refresh(ticket)
+    sla.responded(ticket, now)
     contact = db.session.get(Contact, ticket.contact_id) if ticket.contact_id else None
     if contact is not None and contact.email:
         db.session.flush()
@@ -335,6 +335,7 @@ def customer_wrote(
         and now - ticket.resolved_at <= timedelta(days=tenant.reopen_days)
     ) or status is Status.PENDING_CUSTOMER:
         set_status(ticket, Status.OPEN, now=now)
+    sla.customer_wrote(ticket, now)
     touch(ticket, now)
     db.session.flush()
     return message
@@ -352,12 +353,12 @@ def assign(ticket: Ticket, user_id: int | None) -> None:
 
 
 def set_priority(ticket: Ticket, priority: Priority) -> None:
-    """A new priority means new SLA targets, counted from when the ticket came in."""
+    """A new priority means new SLA targets; the business time already used still counts."""
     if ticket.priority == priority.value:
         return
     record_event(ticket, "priority", old=ticket.priority, new=priority.value)
-    ticket.priority = priority.value
-    sla.start_clocks(ticket, db.session.get_one(Tenant, ticket.tenant_id).sla_targets)
+    previous, ticket.priority = ticket.priority, priority.value
+    sla.retarget(ticket, previous_priority=previous)
     touch(ticket)
 
 
@@ -366,6 +367,7 @@ def set_category(ticket: Ticket, category: Category) -> None:
         return
     record_event(ticket, "category", old=ticket.category, new=category.value)
     ticket.category = category.value
+    sla.retarget(ticket)  # a category may have its own SLA policy
     touch(ticket)
 
 

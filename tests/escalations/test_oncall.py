@@ -253,7 +253,7 @@ def test_a_page_is_recorded_mailed_in_the_persons_language_and_told_by_webhook(
         assert "Hallo Anna," in text  # German, her language
         assert "Betreff: Printer on fire" in text
         assert "Der Drucker brennt seit dem Update." in text
-        assert "urgent" in text
+        assert "Dringlichkeit: dringend" in text
         assert "production stopped" in text
         assert f"http://127.0.0.1:5000/portal/tickets/{world.alpha_ticket.id}" in text
         assert "http://127.0.0.1:5000/portal/teams/ack/" in text
@@ -289,7 +289,7 @@ def test_the_sweep_pages_the_next_person_once_then_tells_the_team(world: World, 
         assert escalation.page_due_at is None
         assert escalation.page_attempts == 2
         [notice] = _mails_to("it@alpha.example")
-        assert "Nobody acknowledged" in notice["text"]
+        assert "Niemand hat die dringende Eskalation" in notice["text"]
         assert "after 2 pages" in notice["text"]
         assert [p.attempt for p in db.session.scalars(select(OnCallPage).order_by(OnCallPage.attempt))] == [
             1,
