@@ -290,7 +290,7 @@ def test_the_sweep_pages_the_next_person_once_then_tells_the_team(world: World, 
         assert escalation.page_attempts == 2
         [notice] = _mails_to("it@alpha.example")
         assert "Niemand hat die dringende Eskalation" in notice["text"]
-        assert "after 2 pages" in notice["text"]
+        assert "nach 2 Alarmierungen" in notice["text"]
         assert [p.attempt for p in db.session.scalars(select(OnCallPage).order_by(OnCallPage.attempt))] == [
             1,
             2,
