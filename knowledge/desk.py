@@ -179,20 +179,3 @@ def _quote(text: str) -> str:
 
 def _ticket_number(ticket: Ticket) -> str:
     return tickets.display_number(db.session.get_one(Tenant, ticket.tenant_id), ticket)
-
-
-def last_handoff(ticket: Ticket) -> str:
-    """The escalation's reason as L1 wrote it (the handoff packet comes with the escalation issue)."""
-    return (
-        db.session.scalar(
-            select(Message.body)
-            .where(
-                Message.tenant_id == ticket.tenant_id,
-                Message.ticket_id == ticket.id,
-                Message.kind.in_([MessageKind.HANDOFF.value, MessageKind.NOTE.value]),
-            )
-            .order_by(Message.created_at.desc(), Message.id.desc())
-            .limit(1)
-        )
-        or ""
-    )

@@ -11,17 +11,16 @@ from collections.abc import Iterable
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_datetime
-from flask import current_app, render_template, url_for
+from flask import current_app, render_template
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import select
-from werkzeug.routing import BuildError
 
 from agents.models import AgentAssignment
 from core.auth.models import User
 from core.auth.roles import Role
 from core.extensions import db
-from core.mail import send_email
+from core.mail import absolute_url, send_email
 from escalations.models import Team, TeamMember
 from sla.labels import CLOCK, duration, label
 from sla.models import SlaEvent, SlaEventKind
@@ -87,14 +86,9 @@ def _locale_of(user: User, tenant: Tenant) -> str:
     return str(current_app.config["BABEL_DEFAULT_LOCALE"])
 
 
-def _ticket_link(ticket: Ticket, for_team: bool) -> str | None:
-    """An absolute link when the platform knows its address (SERVER_NAME), else none."""
-    if for_team or not current_app.config.get("SERVER_NAME"):
-        return None
-    try:
-        return url_for("agent.ticket", ticket_id=ticket.id, _external=True)
-    except (BuildError, RuntimeError):
-        return None
+def _ticket_link(ticket: Ticket, for_team: bool) -> str:
+    """The ticket where the recipient works on it: the client portal for a team, else the desk."""
+    return absolute_url("portal.ticket" if for_team else "agent.ticket", ticket_id=ticket.id)
 
 
 def send(

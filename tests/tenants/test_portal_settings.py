@@ -213,9 +213,7 @@ def test_another_clients_team_and_rule_are_not_found(client: FlaskClient, world:
         assert db.session.get(EscalationRule, world.beta_rule.id) is not None
 
 
-def test_the_team_list_links_the_rota_and_deliveries(
-    client: FlaskClient, world: World
-) -> None:
+def test_the_team_list_links_the_rota_and_deliveries(client: FlaskClient, world: World) -> None:
     with tenancy.only(world.alpha.id):
         team = make_team(world.alpha, "Technik")
         db.session.commit()
