@@ -29,6 +29,7 @@ from core import scheduler
 from core.auth.models import User
 from core.auth.roles import Role
 from core.extensions import db
+from core.i18n import locale_of
 from core.mail import absolute_url, send_email
 from core.models_base import utcnow
 from tenants.models import Tenant
@@ -106,7 +107,7 @@ def _recipients(tenant_ids: list[int]) -> dict[int, list[User]]:
 
 def _mail(user: User, gaps: list[coverage.Gap]) -> None:
     config = current_app.config
-    locale = user.locale if user.locale in config["LANGUAGES"] else config["BABEL_DEFAULT_LOCALE"]
+    locale = locale_of(user)
     zone = ZoneInfo(user.timezone or config["BABEL_DEFAULT_TIMEZONE"])
     names = Locale.parse(locale).languages
     gaps = sorted(gaps, key=lambda gap: (gap.starts, gap.tenant.name, gap.language))

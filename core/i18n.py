@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 
 from babel import dates as babel_dates
 from flask import Flask, current_app, g, has_request_context, request, session
@@ -42,6 +43,16 @@ def select_locale() -> str:
     if tenant_locale in supported:
         return str(tenant_locale)
     return request.accept_languages.best_match(supported) or current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def locale_of(user: Any, fallback: str | None = None) -> str:
+    """The language to write to `user` in where no request says it (mails from jobs and sweeps):
+    their own, else `fallback` (say, the client's language), else the platform's default."""
+    supported = current_app.config["LANGUAGES"]
+    for candidate in (user.locale, fallback):
+        if candidate in supported:
+            return str(candidate)
+    return str(current_app.config["BABEL_DEFAULT_LOCALE"])
 
 
 def select_timezone() -> str:

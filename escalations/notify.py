@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from core.auth.models import User
 from core.extensions import db
+from core.i18n import locale_of
 from core.mail import absolute_url, send_email
 from escalations.handoff import as_text
 from escalations.models import Escalation, Team
@@ -97,7 +98,7 @@ def tell_desk(ticket: Ticket, subject: str, body: str, key: str) -> None:
         return
     tenant = db.session.get_one(Tenant, ticket.tenant_id)
     number = tickets.display_number(tenant, ticket)
-    with force_locale(agent.locale or "en"):
+    with force_locale(locale_of(agent)):
         line = _("[%(number)s] %(what)s", number=number, what=subject)
         link = absolute_url("agent.ticket", ticket_id=ticket.id)
     send_email(to=agent.email, subject=line, text=f"{body}\n\n{link}", tenant_id=tenant.id, dedupe_key=key)

@@ -30,6 +30,7 @@ from core import audit, tenancy
 from core.auth.models import User
 from core.errors import NotFound, PermissionDenied
 from core.extensions import db
+from core.i18n import locale_of
 from core.mail import absolute_url, send_email
 from core.models_base import utcnow
 from core.scheduler import periodic
@@ -142,7 +143,7 @@ def _mail_page(escalation: Escalation, team: Team, person: User, attempt: int) -
     ticket = db.session.get_one(Ticket, escalation.ticket_id)
     number = tickets.display_number(tenant, ticket)
     packet: dict[str, Any] = escalation.packet or {}
-    with force_locale(person.locale or tenant.default_language):
+    with force_locale(locale_of(person, tenant.default_language)):
         subject = _(
             "[%(number)s] On call: please acknowledge – %(subject)s", number=number, subject=ticket.subject
         )

@@ -21,7 +21,7 @@ from core.models_base import utcnow
 from escalations import delivery, handoff, notify
 from escalations.models import ACTIVE_ESCALATION, Escalation, EscalationStatus, Team
 from escalations.routing import target
-from escalations.teams import get_team, may_act, member_team_ids, sees_all_teams
+from escalations.teams import get_team, may_act, member_team_ids, members_of, sees_all_teams
 from tickets import services as tickets
 from tickets import sla
 from tickets.models import Message, MessageKind, Priority, Status, Ticket
@@ -128,6 +128,12 @@ def for_user(user: User, ticket: Ticket) -> Escalation:
         if mine is None or escalation.team_id in mine:
             return escalation
     raise _not_yours()
+
+
+def ticket_for(user: User, ticket_id: int) -> tuple[Ticket, Escalation]:
+    """A ticket of the portal (HTML or API) with the escalation this user acts on."""
+    ticket = tickets.get_ticket(ticket_id)
+    return ticket, for_user(user, ticket)
 
 
 def _require_active(escalation: Escalation, actor: User) -> Team:
@@ -286,7 +292,7 @@ def expert_mail(ticket: Ticket, address: str | None, body: str) -> Message | Non
 
 
 def _first_member(team: Team) -> User | None:
-    members = notify.members_of(team)
+    members = members_of(team)
     return members[0] if members else None
 
 

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_datetime
-from flask import current_app, render_template
+from flask import render_template
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import select
@@ -20,6 +20,7 @@ from agents.models import AgentAssignment
 from core.auth.models import User
 from core.auth.roles import Role
 from core.extensions import db
+from core.i18n import locale_of
 from core.mail import absolute_url, send_email
 from escalations.models import Team, TeamMember
 from sla.labels import CLOCK, duration, label
@@ -78,14 +79,6 @@ def recipients(
     return unique
 
 
-def _locale_of(user: User, tenant: Tenant) -> str:
-    supported = current_app.config["LANGUAGES"]
-    for candidate in (user.locale, tenant.default_language):
-        if candidate in supported:
-            return str(candidate)
-    return str(current_app.config["BABEL_DEFAULT_LOCALE"])
-
-
 def _ticket_link(ticket: Ticket, for_team: bool) -> str:
     """The ticket where the recipient works on it: the client portal for a team, else the desk."""
     return absolute_url("portal.ticket" if for_team else "agent.ticket", ticket_id=ticket.id)
@@ -105,7 +98,7 @@ def send(
     link = _ticket_link(ticket, team is not None)
     sent = 0
     for person in people:
-        locale = _locale_of(person, tenant)
+        locale = locale_of(person, tenant.default_language)
         zone = ZoneInfo(person.timezone or tenant.timezone)
         with force_locale(locale):
             due = format_datetime(event.due_at, "short", tzinfo=zone, locale=locale)

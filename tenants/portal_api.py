@@ -101,8 +101,7 @@ def _out(escalation: Escalation, ticket: Ticket) -> dict[str, Any]:
 
 
 def _load(ticket_id: int) -> tuple[Ticket, Escalation]:
-    ticket = tickets.get_ticket(ticket_id)
-    return ticket, services.for_user(current_user, ticket)
+    return services.ticket_for(current_user, ticket_id)
 
 
 @endpoint(

@@ -111,8 +111,7 @@ def escalations() -> str:
 
 
 def _load(ticket_id: int) -> tuple[Ticket, Escalation]:
-    ticket = tickets.get_ticket(ticket_id)
-    return ticket, services.for_user(current_user, ticket)
+    return services.ticket_for(current_user, ticket_id)
 
 
 def _names(ids: set[int | None]) -> dict[int, str]:

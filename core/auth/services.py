@@ -23,6 +23,7 @@ from core.auth.models import ApiToken, User, new_session_token
 from core.auth.roles import CLIENT_ROLES, Role, assigned_tenant_ids
 from core.errors import ValidationFailed
 from core.extensions import db
+from core.i18n import locale_of
 from core.mail import send_email
 from core.models_base import utcnow
 
@@ -225,7 +226,7 @@ def request_password_reset(email: str, reset_url_for: object) -> None:
         return
     token = _reset_serializer().dumps({"id": user.id, "st": user.session_token})
     url = reset_url_for(token)  # type: ignore[operator]
-    with force_locale(user.locale or "en"):
+    with force_locale(locale_of(user)):
         subject = _("Reset your Firstline password")
         text = render_template("auth/email/reset.txt", user=user, url=url)
     with tenancy.system_scope():
