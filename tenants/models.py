@@ -6,7 +6,7 @@ import secrets
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import JSON, Boolean, Index, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.extensions import db
@@ -53,6 +53,12 @@ class Tenant(TenantRoot, db.Model):
     # Per language, what the customer is told when their ticket goes to the client's specialists
     # (placeholders {ticket_number}, {contact_name}, {subject}); empty uses the built-in text.
     escalation_notices: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    # Why the tenant is suspended, shown to agents and to the client's staff.
+    status_reason: Mapped[str] = mapped_column(Text, default="")
+    status_changed_at: Mapped[datetime | None]
+    # Offboarding: the archive was offered at `offboarded_at`; the data goes at `purge_after`.
+    offboarded_at: Mapped[datetime | None]
+    purge_after: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     @property
@@ -90,3 +96,27 @@ class TenantChannel(TenantScoped, db.Model):
     kind: Mapped[str] = mapped_column(String(10))
     address: Mapped[str] = mapped_column(String(254))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ExportStatus(StrEnum):
+    PENDING = "pending"
+    READY = "ready"
+    FAILED = "failed"
+
+
+class TenantExport(TenantScoped, db.Model):
+    """An archive of everything of one tenant (tickets, messages, attachments, KB, contacts),
+    built by a job into the instance folder and downloaded by the provider admin."""
+
+    __tablename__ = "tenant_exports"
+    __table_args__ = (Index("ix_tenant_exports_tenant_id_created_at", "tenant_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    status: Mapped[str] = mapped_column(String(10), default=ExportStatus.PENDING.value)
+    path: Mapped[str] = mapped_column(String(400), default="")
+    size: Mapped[int] = mapped_column(Integer, default=0)
+    sha256: Mapped[str] = mapped_column(String(64), default="")
+    error: Mapped[str] = mapped_column(Text, default="")
+    requested_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None]
