@@ -108,6 +108,7 @@ def load(env: Mapping[str, str] | None = None, **overrides: object) -> dict[str,
         "ARGON2_MEMORY_COST": int(env.get("ARGON2_MEMORY_COST", "65536")),
         "API_TOKEN_TTL_DAYS": int(env.get("API_TOKEN_TTL_DAYS", "90")),
         "PASSWORD_RESET_TTL_SECONDS": 3600,
+        "INVITATION_TTL_SECONDS": 7 * 86400,
         "SCHEDULER_IN_PROCESS": _bool(env.get("SCHEDULER_IN_PROCESS"), default=redis_url is None),
         "OUTBOX_MAX_ATTEMPTS": int(env.get("OUTBOX_MAX_ATTEMPTS", "8")),
         # Webhooks to the clients' systems: never into private networks (SSRF), https only outside

@@ -253,15 +253,20 @@ def reset_password(token: str, new: str) -> User:
         # The token embeds the session token, so it works once and dies with a password change.
         if user is None or not secrets.compare_digest(user.session_token, str(data.get("st"))):
             raise ValidationFailed(_("This link is not valid."))
-        _validate_password(new)
-        user.password_hash = hash_password(new)
-        _sign_out_everywhere(user)
+        set_password(user, new)
         audit.record("auth.password_reset", tenant_id=user.tenant_id, target=user)
         db.session.flush()
     return user
 
 
 # --- API tokens -------------------------------------------------------------------------------
+
+
+def set_password(user: User, new: str) -> None:
+    """A new password signs the user out everywhere (and kills every link that embeds the session)."""
+    _validate_password(new)
+    user.password_hash = hash_password(new)
+    _sign_out_everywhere(user)
 
 
 def _digest(raw: str) -> str:

@@ -8,7 +8,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 from werkzeug.wrappers import Response
 
 from core import boundary
-from core.auth import services
+from core.auth import invitations, services
 from core.auth.forms import LoginForm, PasswordForm, ProfileForm, ResetForm, ResetRequestForm
 from core.errors import ValidationFailed
 from core.extensions import limiter
@@ -147,3 +147,18 @@ def reset_password(token: str) -> str | Response:
             flash(_("Your password is set. Please sign in."), "success")
             return redirect(url_for("auth.login"))
     return _form_page("auth/reset.html", form=form)
+
+
+@bp.route("/invite/<token>", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["RATELIMIT_LOGIN"], methods=["POST"])
+def accept_invitation(token: str) -> str | Response:
+    form = ResetForm()
+    if form.validate_on_submit():
+        try:
+            invitations.accept(token, form.new_password.data or "")
+        except ValidationFailed as exc:
+            _apply_field_errors(form, exc)
+        else:
+            flash(_("Welcome! Your password is set. Please sign in."), "success")
+            return redirect(url_for("auth.login"))
+    return _form_page("auth/accept.html", form=form)
