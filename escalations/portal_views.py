@@ -20,7 +20,7 @@ from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
 from core.auth.access import roles_required
-from core.auth.roles import CLIENT_ROLES
+from core.auth.roles import CLIENT_ROLES, Role
 from core.errors import Conflict, PermissionDenied, ValidationFailed
 from core.models_base import utcnow
 from escalations import oncall, rota, teams, webhooks
@@ -28,7 +28,8 @@ from escalations import services as escalations
 from escalations.models import DeliveryStatus, Team
 
 bp = Blueprint("team_portal", __name__, url_prefix="/portal/teams", template_folder="templates")
-client_staff = roles_required(*CLIENT_ROLES)
+# The provider admin sets teams up for a client (rota, webhook test) with the client's own pages.
+client_staff = roles_required(*CLIENT_ROLES, Role.PROVIDER_ADMIN)
 
 DELIVERY_LABELS = {
     DeliveryStatus.PENDING.value: _l("Waiting"),

@@ -1,8 +1,10 @@
-"""The client's own escalation settings, for its admin only: the teams and departments (with their
-targets and members), the routing rules in order, and what the customer is told on escalation.
+"""A client's escalation settings: the teams and departments (with their targets and members), the
+routing rules in order, and what the customer is told on escalation.
 
-On the portal's blueprint; experts get 403 here. Another client's team or rule id is a 404 (the
-tenancy scope does not load it).
+The client's admin keeps them under /portal/...; the provider admin sets them up for a client
+under /portal/clients/<tenant_id>/... with the same views and templates (`where` carries the
+client into every link). Experts get 403 here. A team or rule id of another client than the one
+in the URL is a 404.
 """
 
 from __future__ import annotations
@@ -33,12 +35,47 @@ from tickets import services as tickets
 from tickets.labels import CATEGORY, PRIORITY
 from tickets.models import Category, Priority, Ticket
 
-client_admin = roles_required(Role.CLIENT_ADMIN)
+client_admin = roles_required(Role.CLIENT_ADMIN, Role.PROVIDER_ADMIN)
 MINUTE_FIELDS = ("ack_minutes", "resolve_minutes", "oncall_ack_minutes")
+FOR_CLIENT = "/clients/<int:tenant_id>"
+
+
+def _route(rule: str, **options: Any) -> Any:
+    """The client admin's URL, and the provider admin's with the client in it."""
+
+    def register(view: Any) -> Any:
+        bp.add_url_rule(rule, view_func=view, **options)
+        bp.add_url_rule(FOR_CLIENT + rule, view_func=view, **options)
+        return view
+
+    return register
 
 
 def _tenant() -> Tenant:
-    return tenants.get_tenant(current_user.tenant_id or 0)
+    """The client whose settings these are: the client admin's own, or the one in the URL."""
+    chosen = (request.view_args or {}).get("tenant_id")
+    if current_user.role == Role.CLIENT_ADMIN.value:
+        if chosen is not None and chosen != current_user.tenant_id:
+            raise NotFound(_("Not found."))
+        return tenants.get_tenant(current_user.tenant_id or 0)
+    if chosen is None:
+        raise NotFound(_("Choose a client first."))
+    return tenants.get_tenant(chosen)
+
+
+def where() -> dict[str, int]:
+    """What every link of these pages carries: the client, when the provider admin works on one."""
+    chosen = (request.view_args or {}).get("tenant_id")
+    return {} if current_user.role == Role.CLIENT_ADMIN.value or chosen is None else {"tenant_id": chosen}
+
+
+def _back(endpoint: str) -> Response:
+    return redirect(url_for(endpoint, **where()))
+
+
+@bp.context_processor
+def _settings_links() -> dict[str, Any]:
+    return {"where": where() if current_user.is_authenticated else {}}
 
 
 def _int(raw: str | None) -> int:
@@ -62,9 +99,9 @@ def _other_pages(team: Team) -> dict[str, str]:
 # --- teams -------------------------------------------------------------------------------------
 
 
-@bp.route("/teams")
+@_route("/teams")
 @client_admin
-def teams_page() -> str:
+def teams_page(tenant_id: int | None = None) -> str:
     tenant = _tenant()
     rows = teams.teams_of(tenant.id)
     return render_template(
@@ -122,33 +159,40 @@ def _team_form(team: Team | None, errors: dict[str, Any], status: int = 200) -> 
     )
 
 
-@bp.route("/teams/new", methods=["GET", "POST"])
+@_route("/teams/new", methods=["GET", "POST"])
 @client_admin
-def new_team() -> Response | tuple[str, int]:
+def new_team(tenant_id: int | None = None) -> Response | tuple[str, int]:
     if request.method == "GET":
         return _team_form(None, {})
     try:
-        team = teams.save_team(current_user.tenant_id, _team_input())
+        team = teams.save_team(_tenant().id, _team_input())
     except ValidationFailed as exc:
         db.session.rollback()
         return _team_form(None, exc.fields, 422)
     flash(_("Team %(name)s created.", name=team.name), "success")
-    return redirect(url_for("portal.teams_page"))
+    return _back("portal.teams_page")
 
 
-@bp.route("/teams/<int:team_id>", methods=["GET", "POST"])
-@client_admin
-def edit_team(team_id: int) -> Response | tuple[str, int]:
+def _team(team_id: int) -> Team:
     team = teams.team_for(current_user, team_id)
+    if team.tenant_id != _tenant().id:
+        raise teams.not_found()
+    return team
+
+
+@_route("/teams/<int:team_id>", methods=["GET", "POST"])
+@client_admin
+def edit_team(team_id: int, tenant_id: int | None = None) -> Response | tuple[str, int]:
+    team = _team(team_id)
     if request.method == "GET":
         return _team_form(team, {})
     try:
         teams.save_team(team.tenant_id, _team_input(), team)
     except ValidationFailed as exc:
         db.session.rollback()
-        return _team_form(teams.team_for(current_user, team_id), exc.fields, 422)
+        return _team_form(_team(team_id), exc.fields, 422)
     flash(_("Team %(name)s saved.", name=team.name), "success")
-    return redirect(url_for("portal.teams_page"))
+    return _back("portal.teams_page")
 
 
 # --- routing rules -----------------------------------------------------------------------------
@@ -156,7 +200,7 @@ def edit_team(team_id: int) -> Response | tuple[str, int]:
 
 def _rule(rule_id: int) -> EscalationRule:
     rule = routing.get_rule(rule_id)
-    if rule.tenant_id != current_user.tenant_id:
+    if rule.tenant_id != _tenant().id:
         raise NotFound(_("Not found."))
     return rule
 
@@ -179,9 +223,9 @@ def _test(tenant: Tenant, raw: str) -> dict[str, Any] | None:
     return {"number": tickets.display_number(tenant, ticket), "ticket": ticket, "team": team}
 
 
-@bp.route("/rules")
+@_route("/rules")
 @client_admin
-def rules_page() -> str:
+def rules_page(tenant_id: int | None = None) -> str:
     tenant = _tenant()
     return render_template(
         "tenants/portal/rules.html",
@@ -236,23 +280,23 @@ def _picked(rule: EscalationRule | None) -> dict[str, set[str]]:
     return {name: {str(value) for value in (getattr(rule, name) if rule else [])} for name in names}
 
 
-@bp.route("/rules/new", methods=["GET", "POST"])
+@_route("/rules/new", methods=["GET", "POST"])
 @client_admin
-def new_rule() -> Response | tuple[str, int]:
+def new_rule(tenant_id: int | None = None) -> Response | tuple[str, int]:
     if request.method == "GET":
         return _rule_form(None, {})
     try:
-        routing.save_rule(current_user.tenant_id, _rule_input())
+        routing.save_rule(_tenant().id, _rule_input())
     except ValidationFailed as exc:
         db.session.rollback()
         return _rule_form(None, exc.fields, 422)
     flash(_("Rule added."), "success")
-    return redirect(url_for("portal.rules_page"))
+    return _back("portal.rules_page")
 
 
-@bp.route("/rules/<int:rule_id>", methods=["GET", "POST"])
+@_route("/rules/<int:rule_id>", methods=["GET", "POST"])
 @client_admin
-def edit_rule(rule_id: int) -> Response | tuple[str, int]:
+def edit_rule(rule_id: int, tenant_id: int | None = None) -> Response | tuple[str, int]:
     rule = _rule(rule_id)
     if request.method == "GET":
         return _rule_form(rule, {})
@@ -262,30 +306,30 @@ def edit_rule(rule_id: int) -> Response | tuple[str, int]:
         db.session.rollback()
         return _rule_form(_rule(rule_id), exc.fields, 422)
     flash(_("Rule saved."), "success")
-    return redirect(url_for("portal.rules_page"))
+    return _back("portal.rules_page")
 
 
-@bp.route("/rules/<int:rule_id>/delete", methods=["POST"])
+@_route("/rules/<int:rule_id>/delete", methods=["POST"])
 @client_admin
-def delete_rule(rule_id: int) -> Response:
+def delete_rule(rule_id: int, tenant_id: int | None = None) -> Response:
     routing.delete_rule(_rule(rule_id))
     flash(_("Rule deleted."), "success")
-    return redirect(url_for("portal.rules_page"))
+    return _back("portal.rules_page")
 
 
-@bp.route("/rules/<int:rule_id>/move", methods=["POST"])
+@_route("/rules/<int:rule_id>/move", methods=["POST"])
 @client_admin
-def move_rule(rule_id: int) -> Response:
+def move_rule(rule_id: int, tenant_id: int | None = None) -> Response:
     routing.move_rule(_rule(rule_id), -1 if request.form.get("direction") == "up" else 1)
-    return redirect(url_for("portal.rules_page"))
+    return _back("portal.rules_page")
 
 
 # --- what the customer is told -----------------------------------------------------------------
 
 
-@bp.route("/notices", methods=["GET", "POST"])
+@_route("/notices", methods=["GET", "POST"])
 @client_admin
-def notices() -> Response | tuple[str, int]:
+def notices(tenant_id: int | None = None) -> Response | tuple[str, int]:
     tenant = _tenant()
     errors: dict[str, Any] = {}
     if request.method == "POST":
@@ -299,7 +343,7 @@ def notices() -> Response | tuple[str, int]:
             tenant = _tenant()
         else:
             flash(_("Saved."), "success")
-            return redirect(url_for("portal.notices"))
+            return _back("portal.notices")
     return (
         render_template(
             "tenants/portal/notices.html",

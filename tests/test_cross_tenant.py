@@ -23,6 +23,7 @@ PUBLIC_ENDPOINTS = {
     "webform.embed",
     "static",
     "auth.reset_password",
+    "auth.accept_invitation",
     "api_meta.openapi",
     # Anyone holding a client's public widget key may load the widget and start a chat.
     "chat.loader",

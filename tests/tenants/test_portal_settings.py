@@ -62,9 +62,7 @@ def _teams(world: World) -> list[Team]:
 
 
 @pytest.mark.parametrize("path", SETTINGS_PAGES)
-def test_experts_and_provider_staff_may_not_open_the_settings(
-    client: FlaskClient, world: World, path: str
-) -> None:
+def test_experts_and_agents_may_not_open_the_settings(client: FlaskClient, world: World, path: str) -> None:
     sign_in(client, world.alpha_expert.email)
     assert client.get(path).status_code == 403
     token = csrf_token(client, "/portal/")
@@ -388,3 +386,62 @@ def test_a_notice_with_an_unknown_placeholder_is_refused_and_kept(client: FlaskC
     with tenancy.only(world.alpha.id):
         db.session.refresh(world.alpha)
         assert world.alpha.escalation_notices in ({}, None)
+
+
+# --- the provider admin sets up a client's escalation paths ------------------------------------
+
+
+def test_the_provider_admin_sets_up_a_clients_teams_rules_and_notices(
+    client: FlaskClient, world: World
+) -> None:
+    sign_in(client, "admin@provider.example")
+    settings = _text(client.get(f"/sla/?tenant_id={world.alpha.id}"))
+    assert f'href="/portal/clients/{world.alpha.id}/teams"' in settings
+    base = f"/portal/clients/{world.alpha.id}"
+    teams_page = _text(client.get(f"{base}/teams"))
+    assert "Alpha AG" in teams_page
+    assert f'href="{base}/teams/new"' in teams_page
+    assert f'href="{base}/rules"' in teams_page
+    token = csrf_token(client, f"{base}/teams/new")
+    created = client.post(f"{base}/teams/new", data={"csrf_token": token, **_team_form()})
+    assert created.status_code == 302
+    assert created.location.endswith(f"{base}/teams")
+    [team] = [team for team in _teams(world) if team.name == "Buchhaltung"]
+    assert team.tenant_id == world.alpha.id
+
+    form = {"csrf_token": token, "team_id": str(team.id), "keywords": "Rechnung", "active": "1"}
+    assert client.post(f"{base}/rules/new", data=form).status_code == 302
+    with tenancy.only(world.alpha.id):
+        assert [rule.team_id for rule in routing.rules_of(world.alpha.id)] == [team.id]
+    texts = {f"text_{lang}": "" for lang in world.alpha.languages}
+    texts["text_de"] = "Unsere Spezialisten kümmern sich um {ticket_number}."
+    assert client.post(f"{base}/notices", data={"csrf_token": token, **texts}).status_code == 302
+    with tenancy.only(world.alpha.id):
+        db.session.refresh(world.alpha)
+        assert world.alpha.escalation_notices["de"].startswith("Unsere Spezialisten")
+    # The team's own pages (rota, deliveries) open for the provider admin too.
+    assert client.get(f"/portal/teams/{team.id}/rota").status_code == 200
+
+
+def test_a_team_or_rule_of_another_client_than_the_one_in_the_url_is_not_found(
+    client: FlaskClient, world: World
+) -> None:
+    sign_in(client, "admin@provider.example")
+    base = f"/portal/clients/{world.alpha.id}"
+    token = csrf_token(client, f"{base}/teams")
+    assert client.get(f"{base}/teams/{world.beta_team.id}").status_code == 404
+    assert client.get(f"{base}/rules/{world.beta_rule.id}").status_code == 404
+    deleted = client.post(f"{base}/rules/{world.beta_rule.id}/delete", data={"csrf_token": token})
+    assert deleted.status_code == 404
+    assert client.get("/portal/teams/new").status_code == 404  # no client chosen
+
+
+def test_a_client_admin_cannot_reach_another_client_through_the_provider_urls(
+    client: FlaskClient, world: World
+) -> None:
+    sign_in(client, world.alpha_admin.email)
+    assert client.get(f"/portal/clients/{world.beta.id}/teams").status_code == 404
+    assert client.get(f"/portal/clients/{world.alpha.id}/teams").status_code == 200
+    supervisor = client.application.test_client()
+    sign_in(supervisor, "supervisor@provider.example")
+    assert supervisor.get(f"/portal/clients/{world.alpha.id}/teams").status_code == 403
