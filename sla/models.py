@@ -7,7 +7,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, String, UniqueConstraint, func, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.extensions import db
@@ -89,18 +89,24 @@ class SlaEventKind(StrEnum):
 
 
 class SlaEvent(TenantScoped, db.Model):
-    """A warning or breach, recorded once per clock and due time: the unique key is what makes
-    the sweep idempotent when it runs twice or on two schedulers at once."""
+    """A warning or breach, recorded once per clock (of the ticket, or of one of its escalations)
+    and due time: the unique key is what makes the sweep idempotent when it runs twice or on two
+    schedulers at once."""
 
     __tablename__ = "sla_events"
     __table_args__ = (
-        UniqueConstraint(
+        # An escalation's clocks are their own: two escalations of one ticket (L2, then L3) can
+        # fall due at the same instant and each is recorded. COALESCE, because NULLs are distinct
+        # in a unique index and the ticket's own clocks have no escalation.
+        Index(
+            "uq_sla_events_key",
             "tenant_id",
             "ticket_id",
+            func.coalesce(text("escalation_id"), 0),
             "clock",
             "kind",
             "due_at",
-            name="uq_sla_events_tenant_id_ticket_clock_kind_due",
+            unique=True,
         ),
         Index("ix_sla_events_tenant_id_created_at", "tenant_id", "created_at"),
     )

@@ -242,3 +242,25 @@ def test_team_clocks_breach_once_and_tell_the_teams_members(
     escalation.status = EscalationStatus.RESOLVED.value
     run(start + timedelta(hours=6))
     assert len(events(ticket)) == 3
+
+
+def test_two_escalations_of_one_ticket_due_at_once_each_breach(world: World, system: None) -> None:
+    teams = []
+    for name in ("Service", "IT"):
+        team = Team(
+            tenant_id=world.alpha.id, name=name, timezone="Europe/Zurich", ack_minutes=60, resolve_minutes=240
+        )
+        db.session.add(team)
+        teams.append(team)
+    db.session.flush()
+    ticket = make_ticket(world.alpha, subject="Two teams", key="s11")
+    tickets.set_status(ticket, Status.PENDING_CUSTOMER)
+    start = datetime(2026, 6, 15, 9, 0, tzinfo=ZURICH)
+    first, second = (_escalation(world, ticket, team, start) for team in teams)
+    assert first.ack_due_at == second.ack_due_at
+    run(start + timedelta(minutes=61))
+    run(start + timedelta(minutes=62))
+    breaches = db.session.scalars(
+        select(SlaEvent.escalation_id).where(SlaEvent.ticket_id == ticket.id, SlaEvent.kind == "breach")
+    )
+    assert sorted(breaches) == sorted([first.id, second.id])
