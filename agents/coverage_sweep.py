@@ -20,7 +20,7 @@ from babel.dates import format_datetime, format_time
 from flask import current_app, render_template
 from flask_babel import force_locale, ngettext
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from agents import coverage
@@ -35,6 +35,9 @@ from core.models_base import utcnow
 from tenants.models import Tenant
 
 Alert = tuple[int, str, datetime]  # (tenant id, language, UTC hour)
+# An alert only has to outlive the hour it is about (so that it is not sent again); a week more
+# keeps it for a supervisor asking "were we warned?", then it goes.
+ALERTS_KEPT = timedelta(days=7)
 
 
 def _record(uncovered: list[Alert], now: datetime) -> list[Alert]:
@@ -174,6 +177,7 @@ def sweep(now: datetime | None = None) -> int:
     fresh = _record(uncovered, now)
     if fresh:
         _notify(fresh)
+    db.session.execute(delete(CoverageAlert).where(CoverageAlert.hour < first - ALERTS_KEPT))
     db.session.flush()
     return len(fresh)
 

@@ -106,9 +106,12 @@ class TicketOut(BaseModel):
     created_at: datetime
     updated_at: datetime
     resolved_at: datetime | None
+    team_id: int | None
     first_response_due_at: datetime | None
+    next_response_due_at: datetime | None
     resolution_due_at: datetime | None
     due_at: datetime | None
+    sla_paused_at: datetime | None
 
 
 class MessageOut(BaseModel):

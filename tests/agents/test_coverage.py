@@ -228,6 +228,17 @@ def test_a_gap_already_alerted_is_not_mailed_again_and_the_next_hour_is(world: W
     assert "11:00" not in mails[1].payload["text"]
 
 
+def test_alerts_older_than_a_week_are_purged(world: World, system: None) -> None:
+    now = datetime(2026, 12, 1, 9, 10, tzinfo=UTC)
+    for days in (8, 6):
+        hour = now.replace(minute=0) - timedelta(days=days)
+        db.session.add(CoverageAlert(tenant_id=world.alpha.id, language="de", hour=hour, created_at=hour))
+    db.session.flush()
+    coverage_sweep.sweep(now=now)
+    kept = db.session.scalars(select(CoverageAlert.hour).where(CoverageAlert.hour < now - H))
+    assert [hour.date().isoformat() for hour in kept] == ["2026-11-25"]
+
+
 # --- the home panel ---------------------------------------------------------------------------
 
 

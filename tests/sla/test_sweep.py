@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
+from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from core import jobs, scheduler
@@ -14,7 +15,7 @@ from core.extensions import db
 from escalations.models import Escalation, EscalationStatus, Team, TeamMember
 from sla import calendars, policies, sweep
 from sla.models import SlaEvent
-from tests.conftest import SmtpServer
+from tests.conftest import SmtpServer, sign_in
 from tests.factories import World, make_ticket
 from tickets import services as tickets
 from tickets import sla
@@ -264,3 +265,12 @@ def test_two_escalations_of_one_ticket_due_at_once_each_breach(world: World, sys
         select(SlaEvent.escalation_id).where(SlaEvent.ticket_id == ticket.id, SlaEvent.kind == "breach")
     )
     assert sorted(breaches) == sorted([first.id, second.id])
+
+
+def test_the_history_names_the_clock_that_was_missed(world: World, system: None, client: FlaskClient) -> None:
+    ticket = assigned_ticket(world, "s12")
+    run(ticket.first_response_due_at + timedelta(minutes=1))
+    sign_in(client, "agent.alpha@provider.example")
+    page = client.get(f"/agent/tickets/{ticket.id}").get_data(as_text=True)
+    assert "SLA target missed" in page
+    assert "First response" in page.split("SLA target missed", 1)[1][:200]

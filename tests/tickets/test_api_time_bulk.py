@@ -37,6 +37,8 @@ def test_ticket_shows_sla_clocks_time_and_relations(client: FlaskClient, world: 
     assert ticket["due_at"] == ticket["first_response_due_at"]
     assert (ticket["time_spent_seconds"], ticket["parent_id"], ticket["merged_into_id"]) == (0, None, None)
     assert "organization_id" in ticket
+    # The clocks not running yet, and the escalation team, are there and empty.
+    assert (ticket["next_response_due_at"], ticket["sla_paused_at"], ticket["team_id"]) == (None, None, None)
 
 
 def test_book_time_by_hand(client: FlaskClient, world: World) -> None:
