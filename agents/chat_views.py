@@ -86,7 +86,7 @@ def _knowledge(session: ChatSession, tenant: Tenant, ticket: Ticket | None) -> d
         "agent_name": current_user.name,
         "client_name": tenant.name,
     }
-    found = desk.suggest(tenant.id, session.language, query)
+    found = desk.suggest(tenant.id, session.language, query, typed=bool(request.args.get("kbq", "").strip()))
     return {
         "kb_query": request.args.get("kbq", ""),
         "kb_suggestions": [(s, desk.answer_text(s.article, session.language, values)[0]) for s in found],

@@ -16,9 +16,9 @@ from sqlalchemy import select
 from core.auth.models import User
 from core.errors import NotFound
 from core.extensions import db
-from knowledge import markdown, search
+from knowledge import gaps, markdown, search
 from knowledge import services as articles
-from knowledge.models import Article, ArticleStatus, ArticleTranslation, ArticleUse, UseKind
+from knowledge.models import Article, ArticleStatus, ArticleTranslation, ArticleUse, SearchSource, UseKind
 from tenants.models import Tenant
 from tickets import macros
 from tickets import services as tickets
@@ -60,7 +60,7 @@ def suggestions(ticket: Ticket, limit: int = 5, text: str | None = None) -> list
         )
     )
     query = text if text is not None else _first_words(ticket)
-    return suggest(ticket.tenant_id, ticket.language, query, limit=limit, used=used)
+    return suggest(ticket.tenant_id, ticket.language, query, limit=limit, used=used, typed=text is not None)
 
 
 def suggest(
@@ -70,9 +70,14 @@ def suggest(
     *,
     limit: int = 5,
     used: set[int] | frozenset[int] = frozenset(),
+    typed: bool = False,
 ) -> list[Suggestion]:
     """Best matches in `language` first; when fewer are found, the client's default language
-    fills up (marked as such: the agent answers in the customer's language from it)."""
+    fills up (marked as such: the agent answers in the customer's language from it).
+
+    A search the agent `typed` is logged like a help-center search: what the desk looked for
+    and did not find is a content gap the client should fill. Suggestions made from the ticket's
+    own words are not searches and are not logged."""
     tenant = db.session.get_one(Tenant, tenant_id)
     languages = [language]
     if tenant.default_language != language:
@@ -89,6 +94,8 @@ def suggest(
         seen[hit.article_id] = Suggestion(
             article, text_row, hit.language != language, hit.snippet, hit.article_id in used
         )
+    if typed:
+        gaps.log_search(tenant.id, query, language, SearchSource.DESK.value, len(seen))
     return list(seen.values())
 
 

@@ -7,11 +7,13 @@ from datetime import timedelta
 
 import pytest
 from flask.testing import FlaskClient
+from sqlalchemy import select
 
 from core import jobs, tenancy
+from core.extensions import db
 from core.models_base import utcnow
 from knowledge import gaps
-from knowledge.models import Article, ArticleUse
+from knowledge.models import Article, ArticleUse, KbSearch
 from tests.conftest import sign_in
 from tests.factories import World, make_ticket
 from tests.knowledge.test_help_center import make_article
@@ -158,3 +160,15 @@ def test_help_center_zero_hit_search_becomes_a_gap(client: FlaskClient, world: W
     client.get("/t/alpha/help/search?q=Kaffeemaschine")
     with tenancy.only(world.alpha.id):
         assert [m.query for m in gaps.content_gaps(world.alpha.id).missing] == ["kaffeemaschine"]
+
+
+def test_an_agents_own_search_is_logged_and_the_automatic_suggestions_are_not(
+    client: FlaskClient, world: World
+) -> None:
+    sign_in(client, "agent.alpha@provider.example")
+    client.get(f"/agent/tickets/{world.alpha_ticket.id}")  # suggestions from the ticket's words
+    client.get(f"/agent/tickets/{world.alpha_ticket.id}?kbq=Entkalkungsprogramm")
+    with tenancy.only(world.alpha.id):
+        missing = gaps.content_gaps(world.alpha.id).missing
+        assert [m.query for m in missing] == ["entkalkungsprogramm"]
+        assert [row.source for row in db.session.scalars(select(KbSearch))] == ["desk"]
