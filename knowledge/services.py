@@ -22,7 +22,7 @@ from core.auth.roles import CLIENT_ROLES, Role
 from core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from core.extensions import db
 from core.models_base import utcnow
-from knowledge import feed, markdown, search
+from knowledge import feed, markdown, review_mail, search
 from knowledge.labels import STATUS, label
 from knowledge.models import (
     Article,
@@ -451,6 +451,7 @@ def submit(article: Article, actor: User, reviewer_id: int | None = None) -> Art
     _move(article, ArticleStatus.REVIEW)
     db.session.flush()
     audit.record("article.submitted", tenant_id=article.tenant_id, target=article)
+    review_mail.tell_reviewers(article, actor, translations(article))
     return article
 
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import pytest
 
-from core import tenancy
+from core import jobs, tenancy
 from core.errors import Conflict, PermissionDenied, ValidationFailed
 from core.extensions import db
 from knowledge import categories, feed, proposals
 from knowledge import services as articles
 from knowledge.models import ArticleStatus, ChangeKind
+from tests.conftest import SmtpServer
 from tests.factories import World
 
 
@@ -227,3 +228,19 @@ def test_another_tenants_category_is_refused(world: World) -> None:
     with tenancy.only(world.alpha.id), pytest.raises(ValidationFailed) as exc:
         _draft(world, category_id=theirs.id)
     assert "category_id" in exc.value.fields
+
+
+def test_the_reviewer_is_mailed_in_their_language_or_else_the_clients_admins(
+    world: World, smtp_to: SmtpServer
+) -> None:
+    with tenancy.only(world.alpha.id):
+        named = _draft(world)
+        articles.submit(named, world.admin, reviewer_id=world.alpha_expert.id)
+        unnamed = _draft(world, title="Lieferstatus abfragen")
+        articles.submit(unnamed, world.admin)
+        jobs.commit()
+    mails = [(mail["To"], mail["Subject"]) for mail in smtp_to.messages]
+    assert [to for to, _subject in mails] == ["expert@alpha.example", "admin@alpha.example"]
+    assert "Rechnung korrigieren" in mails[0][1]
+    assert "Lieferstatus abfragen" in mails[1][1]
+    assert f"/kb/{named.id}" in smtp_to.messages[0].get_content()
