@@ -128,6 +128,9 @@ class BillingAccount(TenantScoped, db.Model):
     payment_failed_at: Mapped[datetime | None]
     failed_payments: Mapped[int] = mapped_column(Integer, default=0)
     last_reminder_at: Mapped[datetime | None]
+    # Stripe said the customer's subscription ended (customer.subscription.deleted); see
+    # billing.stripe_events for what that means. The provider admin looks at it.
+    subscription_ended_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -172,6 +175,9 @@ class Invoice(TenantScoped, db.Model):
     voided_at: Mapped[datetime | None]
     payment_note: Mapped[str] = mapped_column(String(300), default="")
     stripe_invoice_id: Mapped[str | None] = mapped_column(String(64))
+    # What Stripe calls it and where it stands there (draft, open, paid, void, uncollectible).
+    stripe_number: Mapped[str | None] = mapped_column(String(64))
+    stripe_status: Mapped[str | None] = mapped_column(String(20))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

@@ -77,9 +77,18 @@ def load(env: Mapping[str, str] | None = None, **overrides: object) -> dict[str,
         "IMAP_TIMEOUT": float(env.get("IMAP_TIMEOUT", "30")),
         "IMAP_BATCH": int(env.get("IMAP_BATCH", "100")),
         "ENCRYPTION_KEY": env.get("ENCRYPTION_KEY") or None,
+        # Stripe: without a secret key nothing is pushed and invoices are settled by hand. The API
+        # base is Stripe's own unless a test points it elsewhere; a push waits STRIPE_TIMEOUT
+        # seconds per call, and the outbox retries it. `send_invoice` has Stripe mail the invoice
+        # with its payment page; `charge_automatically` charges the card or debit on file.
         "STRIPE_SECRET_KEY": env.get("STRIPE_SECRET_KEY") or None,
         "STRIPE_WEBHOOK_SECRET": env.get("STRIPE_WEBHOOK_SECRET") or None,
-        "STRIPE_API_BASE": env.get("STRIPE_API_BASE") or None,
+        "STRIPE_API_BASE": env.get("STRIPE_API_BASE") or "https://api.stripe.com",
+        "STRIPE_TIMEOUT": float(env.get("STRIPE_TIMEOUT", "20")),
+        "STRIPE_COLLECTION_METHOD": env.get("STRIPE_COLLECTION_METHOD", "send_invoice"),
+        # Dunning: after a failed payment, a reminder at once and then every this many days, until
+        # the client's grace period (set per client on its billing account) ends in suspension.
+        "DUNNING_REMINDER_DAYS": int(env.get("DUNNING_REMINDER_DAYS", "3")),
         "MAX_CONTENT_LENGTH": int(env.get("MAX_CONTENT_LENGTH", str(25 * 1024 * 1024))),
         "ATTACHMENT_MAX_BYTES": int(env.get("ATTACHMENT_MAX_BYTES", str(10 * 1024 * 1024))),
         "ATTACHMENT_MAX_FILES": int(env.get("ATTACHMENT_MAX_FILES", "5")),
@@ -172,4 +181,6 @@ def check_production(config: Mapping[str, object]) -> list[Finding]:
         findings.append(Finding("WEBHOOK_ALLOW_HTTP", "webhooks may be sent unencrypted over http."))
     if config.get("STRIPE_SECRET_KEY") and not config.get("STRIPE_WEBHOOK_SECRET"):
         findings.append(Finding("STRIPE_WEBHOOK_SECRET", "Stripe webhooks cannot be verified."))
+    if config.get("STRIPE_COLLECTION_METHOD") not in ("send_invoice", "charge_automatically"):
+        findings.append(Finding("STRIPE_COLLECTION_METHOD", "must be send_invoice or charge_automatically."))
     return findings
