@@ -9,6 +9,7 @@ def init_app(app: Flask) -> None:
     from flask_babel import lazy_gettext as _l
 
     from agents import (  # noqa: F401
+        admin_views,
         chat_views,
         contacts_views,
         coverage_sweep,
@@ -27,6 +28,7 @@ def init_app(app: Flask) -> None:
 
     register_assignment_lookup(services.assigned_tenant_ids)
     app.register_blueprint(views.bp)
+    app.register_blueprint(admin_views.bp)
     app.jinja_env.filters["format_placeholder"] = lambda name: "{" + name + "}"
     nav.add_nav(_l("Inbox"), "agent.inbox", PROVIDER_ROLES, order=10)
     nav.add_nav(_l("Calls"), "agent.calls_page", PROVIDER_ROLES, order=15)
@@ -37,6 +39,7 @@ def init_app(app: Flask) -> None:
     nav.add_nav(_l("Inbound"), "agent.inbound_page", (Role.SUPERVISOR, Role.PROVIDER_ADMIN), order=19)
     nav.add_nav(_l("Shifts"), "agent.shifts_page", PROVIDER_ROLES, order=21)
     nav.add_nav(_l("Coverage"), "agent.coverage_page", (Role.SUPERVISOR, Role.PROVIDER_ADMIN), order=22)
+    nav.add_nav(_l("Staff"), "staff.index", (Role.SUPERVISOR, Role.PROVIDER_ADMIN), order=80)
     nav.add_home_panel("agents/_coverage_panel.html", (Role.SUPERVISOR, Role.PROVIDER_ADMIN), order=4)
     app.jinja_env.globals.update(
         coverage_gaps=staffing_views.home_gaps, coverage_panel_hours=staffing_views.HOME_PANEL_HOURS

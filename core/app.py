@@ -25,6 +25,7 @@ DOMAIN_PACKAGES = (
     "sla",
     "escalations",
     "billing",
+    "admin",
     "demo",
 )
 

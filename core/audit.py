@@ -117,9 +117,9 @@ def search(flt: AuditFilter, *, before_id: int | None = None, limit: int = 50) -
     if flt.tenant_id is not None:
         query = query.where(AuditEvent.tenant_id == flt.tenant_id)
     if flt.action:
-        query = query.where(AuditEvent.action.startswith(flt.action))
+        query = query.where(AuditEvent.action.startswith(flt.action, autoescape=True))
     if flt.actor:
-        query = query.where(AuditEvent.actor_label.ilike(f"%{flt.actor}%"))
+        query = query.where(AuditEvent.actor_label.icontains(flt.actor, autoescape=True))
     if flt.since:
         query = query.where(AuditEvent.created_at >= flt.since)
     if flt.until:

@@ -13,9 +13,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import JSON, Index, Integer, String, Text, or_, select, update
 from sqlalchemy.orm import Mapped, mapped_column
 
+from core.errors import Conflict, NotFound
 from core.extensions import db
 from core.jobs import job
 from core.models_base import utcnow
@@ -164,11 +166,18 @@ def relay(now: datetime | None = None, limit: int = 500) -> int:
     return len(due)
 
 
-def retry_dead(outbox_id: int) -> None:
-    """A supervisor's retry button: one more round of attempts."""
-    message = db.session.get_one(OutboxMessage, outbox_id)
+def retry(outbox_id: int) -> OutboxMessage:
+    """The retry button: a dead row gets a fresh round of attempts; a row that failed and waits
+    for its next attempt is tried now. The caller audits who pressed it."""
+    message = db.session.get(OutboxMessage, outbox_id)
+    if message is None:
+        raise NotFound()
+    if message.status == DEAD:
+        message.attempts = 0
+    elif not (message.status == PENDING and message.attempts > 0):
+        raise Conflict(_l("Only a message whose delivery failed can be retried."))
     message.status = PENDING
-    message.attempts = 0
     message.next_attempt_at = utcnow()
     message.enqueued_at = utcnow()
     deliver.enqueue(message.tenant_id, message.id, queue=KIND_QUEUES.get(message.kind, "default"))
+    return message

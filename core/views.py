@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime, time
+from datetime import date, datetime, time, timedelta
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
 
 from flask import Blueprint, current_app, jsonify, redirect, render_template, request, session, url_for
 from flask_babel import get_timezone
+from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import text
 from werkzeug.wrappers import Response
@@ -18,6 +20,7 @@ from core.auth.roles import Role
 from core.extensions import db
 
 bp = Blueprint("core", __name__, template_folder="templates")
+PAGE = 50  # audit entries per page
 
 
 @bp.route("/")
@@ -54,41 +57,47 @@ def healthz() -> tuple[Response, int]:
     return jsonify({"status": "ok" if status == 200 else "degraded", "database": database}), status
 
 
-def _day(value: str | None, end: bool = False) -> datetime | None:
+def _day(value: str | None, errors: dict[str, str], field: str, *, end: bool = False) -> datetime | None:
+    """The start of a day in the viewer's time zone (or of the next one, for an inclusive end)."""
     if not value:
         return None
     try:
-        day = datetime.strptime(value, "%Y-%m-%d").date()
+        day = date.fromisoformat(value)
     except ValueError:
+        errors[field] = _("Give a date such as 2026-03-31.")
         return None
-    tz = get_timezone()
-    moment = datetime.combine(day, time.max if end else time.min).replace(tzinfo=tz)
-    return moment
+    if end:
+        day += timedelta(days=1)
+    return datetime.combine(day, time.min, tzinfo=ZoneInfo(str(get_timezone())))
 
 
 @bp.route("/admin/audit")
 @roles_required(Role.PROVIDER_ADMIN)
 def audit_log() -> str:
-    tenant_raw = request.args.get("tenant", "")
+    args = request.args
+    errors: dict[str, str] = {}
+    tenant_raw = args.get("tenant", "")
     flt = audit.AuditFilter(
         tenant_id=int(tenant_raw) if tenant_raw.isdigit() else None,
-        action=request.args.get("action") or None,
-        actor=request.args.get("actor") or None,
-        since=_day(request.args.get("since")),
-        until=_day(request.args.get("until"), end=True),
+        action=args.get("action", "").strip() or None,
+        actor=args.get("actor", "").strip() or None,
+        since=_day(args.get("since"), errors, "since"),
+        until=_day(args.get("until"), errors, "until", end=True),
     )
-    before = request.args.get("before", "")
-    events = audit.search(flt, before_id=int(before) if before.isdigit() else None, limit=51)
+    before = args.get("before", "")
+    events = audit.search(flt, before_id=int(before) if before.isdigit() else None, limit=PAGE + 1)
+    filters = {k: v for k, v in args.items() if k != "before" and v}
     older_url = None
-    if len(events) > 50:
-        args = {k: v for k, v in request.args.items() if k != "before"}
-        older_url = url_for("core.audit_log", before=events[49].id, **args)
+    if len(events) > PAGE:
+        older_url = url_for("core.audit_log", before=events[PAGE - 1].id, **filters)
     tenants = nav.tenant_choices()
     return render_template(
         "core/audit.html",
-        events=events[:50],
+        events=events[:PAGE],
         older_url=older_url,
+        newest_url=url_for("core.audit_log", **filters) if before else None,
         flt=flt,
+        errors=errors,
         tenants=tenants,
         tenant_names=dict(tenants),
     )

@@ -27,11 +27,12 @@ from enum import Enum
 from typing import Any
 
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from channels import signing
-from core import outbox
-from core.errors import ValidationFailed
+from core import audit, outbox
+from core.errors import Conflict, NotFound, ValidationFailed
 from core.extensions import db
 from core.models_base import utcnow
 from core.outbox import OutboxMessage
@@ -98,6 +99,21 @@ def deliveries(team: Team, limit: int = 100) -> list[WebhookDelivery]:
             .limit(limit)
         )
     )
+
+
+def retry(delivery_id: int) -> WebhookDelivery:
+    """Platform health's retry button: a dead delivery gets a fresh round of attempts, a failed
+    one waiting for its next attempt is tried now. Same event id, so receivers deduplicate."""
+    delivery = db.session.get(WebhookDelivery, delivery_id)
+    if delivery is None:
+        raise NotFound()
+    retryable = (DeliveryStatus.FAILED.value, DeliveryStatus.DEAD.value)
+    if delivery.status not in retryable or delivery.outbox_id is None:
+        raise Conflict(_("Only a failed delivery can be retried."))
+    outbox.retry(delivery.outbox_id)
+    delivery.status = DeliveryStatus.PENDING.value
+    audit.record("webhook.retried", tenant_id=delivery.tenant_id, target=delivery)
+    return delivery
 
 
 def _iso(value: datetime) -> str:

@@ -11,9 +11,12 @@ from __future__ import annotations
 import os
 import re
 import socket
+import subprocess
+import sys
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -204,6 +207,22 @@ def api_as(client: FlaskClient, email: str, password: str = PASSWORD) -> Api:
     response = client.post("/api/v1/auth/token", json={"email": email, "password": password})
     assert response.status_code == 201, response.get_json()
     return Api(client, response.get_json()["token"])
+
+
+# --- a real RQ worker process -----------------------------------------------------------------
+
+
+def worker_process(queues: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """`flask jobs worker --burst` in a process of its own, on the tests' database and Redis
+    (the environment's), with `env` on top; it stops when the queues are empty."""
+    return subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "wsgi", "jobs", "worker", "--burst", "--queues", queues],
+        cwd=Path(__file__).resolve().parents[1],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 # --- a real SMTP server on loopback -----------------------------------------------------------

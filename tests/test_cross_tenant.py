@@ -11,7 +11,11 @@ import re
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import select
 
+from core import tenancy
+from core.extensions import db
+from core.outbox import OutboxMessage
 from tests.conftest import api_as, csrf_token, sign_in
 from tests.factories import World, chat_key
 
@@ -23,6 +27,7 @@ PUBLIC_ENDPOINTS = {
     "webform.embed",
     "static",
     "auth.reset_password",
+    # The invitation link, like the reset link, is a signed token for anyone holding it.
     "auth.accept_invitation",
     "api_meta.openapi",
     # Anyone holding a client's public widget key may load the widget and start a chat.
@@ -81,7 +86,22 @@ def foreign_values(world: World) -> dict[str, object]:
         "calendar_id": world.beta_calendar.id,
         "holiday_id": world.beta_holiday.id,
         "policy_id": world.beta_policy.id,
+        # Staff administration: an agent who serves beta only (a supervisor of alpha's does not
+        # see them; agents and client staff are refused the pages).
+        "user_id": world.beta_agent.id,
+        # Platform health's retry buttons are the provider admin's only.
+        "job_id": "beta-job",
+        "outbox_id": beta_outbox_id(world),
+        "delivery_id": 1,
     }
+
+
+def beta_outbox_id(world: World) -> int:
+    """The acknowledgement mailed to beta's customer."""
+    with tenancy.only(world.beta.id):
+        return db.session.scalars(
+            select(OutboxMessage.id).where(OutboxMessage.tenant_id == world.beta.id)
+        ).first()
 
 
 # Valid bodies, so that what answers is the tenancy check and not the input validation.
@@ -197,6 +217,8 @@ def test_client_users_do_not_see_the_provider_pages(client: FlaskClient, world: 
 def test_audit_log_is_for_provider_admins(client: FlaskClient, world: World) -> None:
     sign_in(client, "agent.both@provider.example")
     assert client.get("/admin/audit").status_code == 403
+    assert client.get("/admin/agents").status_code == 403
+    assert client.get("/admin/health").status_code == 403
     client.post("/logout", data={})
     fresh = client.application.test_client()
     sign_in(fresh, "admin@provider.example")

@@ -202,6 +202,13 @@ def _sign_out_everywhere(user: User) -> None:
     )
 
 
+def deactivate(user: User) -> None:
+    """A deactivated account cannot sign in, and its sessions and API tokens end at once (the
+    next request of any of them finds a different session token)."""
+    user.is_active = False
+    _sign_out_everywhere(user)
+
+
 def change_password(user: User, *, current: str, new: str) -> None:
     """Also ends every other session and revokes every API token of the user."""
     if not _check_password(user, current):

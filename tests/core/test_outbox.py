@@ -91,7 +91,7 @@ def test_gives_up_after_max_attempts_and_can_be_retried(
         assert row.status == outbox.DEAD
     monkeypatch.setitem(app.config, "SMTP_PORT", smtp_server.port)
     with tenancy.only(world.alpha.id):
-        outbox.retry_dead(message.id)
+        outbox.retry(message.id)
         jobs.commit()
         assert db.session.get(OutboxMessage, message.id).status == outbox.SENT
     assert len(smtp_server.messages) == 1

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from flask import Flask
@@ -20,14 +17,13 @@ from core.mail import send_email
 from core.models_base import utcnow
 from core.outbox import OutboxMessage
 from tenants.models import Tenant
-from tests.conftest import REDIS_URL, SmtpServer, free_port
+from tests.conftest import REDIS_URL, SmtpServer, free_port, worker_process
 from tests.factories import make_tenant
 
 pytestmark = [
     pytest.mark.worker,
     pytest.mark.skipif(not REDIS_URL, reason="REDIS_URL is not set: no Redis for a real RQ worker"),
 ]
-ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -51,15 +47,7 @@ def committed_tenant(app: Flask, monkeypatch: pytest.MonkeyPatch) -> Iterator[in
 
 
 def run_worker(smtp: SmtpServer) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ, SMTP_HOST=smtp.host, SMTP_PORT=str(smtp.port))
-    return subprocess.run(
-        [sys.executable, "-m", "flask", "--app", "wsgi", "jobs", "worker", "--burst", "--queues", "mail"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    return worker_process("mail", SMTP_HOST=smtp.host, SMTP_PORT=str(smtp.port))
 
 
 def _status(app: Flask, tenant_id: int, outbox_id: int) -> str:
