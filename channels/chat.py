@@ -58,12 +58,6 @@ STATUS_LABELS = {
 }
 
 
-class ChatUnavailable(ServiceError):
-    status = 403
-    code = "chat_unavailable"
-    default_message = _l("Chat is not available at the moment.")
-
-
 class NobodyOnline(ServiceError):
     status = 409
     code = "chat_offline"
@@ -96,11 +90,6 @@ def tenant_for_key(key: str) -> int:
     if owner is None:
         raise NotFound(_("There is no such chat."))
     return owner
-
-
-def check_open(tenant: Tenant) -> None:
-    if tenant.is_suspended:
-        raise ChatUnavailable()
 
 
 def for_visitor(token: str) -> ChatSession:
@@ -336,7 +325,6 @@ def _intake(tenant: Tenant, session: ChatSession, data: StartChat, *, left_messa
 def start(tenant: Tenant, data: StartChat, *, now: datetime | None = None) -> ChatSession:
     """Open a chat, queued for the agents of this client and language. Refused with
     `NobodyOnline` when none of them is available, so the widget can offer a message instead."""
-    check_open(tenant)
     data = _clean(tenant, data, need_message=False)
     if not online_languages(tenant).get(data.language):
         raise NobodyOnline()
@@ -365,7 +353,6 @@ def start(tenant: Tenant, data: StartChat, *, now: datetime | None = None) -> Ch
 
 def leave_message(tenant: Tenant, data: StartChat, *, now: datetime | None = None) -> ChatSession:
     """Nobody online: the message becomes a ticket through the intake, answered by e-mail."""
-    check_open(tenant)
     data = _clean(tenant, data, need_message=True)
     now = now or utcnow()
     session = ChatSession(

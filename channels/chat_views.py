@@ -157,7 +157,8 @@ def loader() -> Response:
         "default": tenant.default_language,
         "brand": tenant.brand_color,
         "name": tenant.name,
-        "available": not tenant.is_suspended,
+        # A suspended client keeps its chat: no customer contact is turned away.
+        "available": True,
         "texts": {code: _texts(code) for code in tenant.languages},
     }
     script = url_for("static", filename="chat-widget.js", _external=True)
@@ -169,9 +170,8 @@ def loader() -> Response:
 
 @bp.route("/config")
 def config() -> Response:
-    """Which languages have an agent online now; a suspended client's chat is unavailable."""
+    """Which languages have an agent online now."""
     tenant: Tenant = g.chat_tenant
-    chat.check_open(tenant)
     online = chat.online_languages(tenant)
     return jsonify(
         {"languages": [{"code": c, "name": language_name(c), "online": online[c]} for c in tenant.languages]}

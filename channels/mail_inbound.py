@@ -67,13 +67,9 @@ def recipients_from_headers(raw: bytes) -> list[str]:
 
 
 def accepting_tenant(address: str) -> int | None:
-    """The active tenant a support address belongs to, or None (the SMTP listener's RCPT check)."""
-    tenant_id = tenants.channel_owner(ChannelKind.EMAIL, address.strip().lower())
-    if tenant_id is None:
-        return None
-    with tenancy.only(tenant_id):
-        tenant = db.session.get(Tenant, tenant_id)
-        return tenant_id if tenant is not None and not tenant.is_suspended else None
+    """The tenant a support address belongs to, or None (the SMTP listener's RCPT check). A
+    suspended tenant keeps receiving mail: its customers' messages must not bounce or be lost."""
+    return tenants.channel_owner(ChannelKind.EMAIL, address.strip().lower())
 
 
 def receive_raw(raw: bytes, recipients: list[str] | None = None, *, source: str) -> list[Delivery]:

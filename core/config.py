@@ -129,6 +129,8 @@ def load(env: Mapping[str, str] | None = None, **overrides: object) -> dict[str,
         "WEBHOOK_TIMEOUT": float(env.get("WEBHOOK_TIMEOUT", "5")),
         # How far ahead the coverage sweep warns supervisors of hours nobody covers a language.
         "COVERAGE_WARN_HOURS": int(env.get("COVERAGE_WARN_HOURS", "2")),
+        # Days an offboarded client's data (and its export archive) is kept before the purge sweep.
+        "TENANT_RETENTION_DAYS": int(env.get("TENANT_RETENTION_DAYS", "30")),
         "PREFERRED_URL_SCHEME": env.get("PREFERRED_URL_SCHEME", "http"),
         "BASE_URL": env.get("BASE_URL", "http://127.0.0.1:5000"),
     }

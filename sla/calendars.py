@@ -151,6 +151,12 @@ def _validated(data: CalendarInput) -> dict[str, Any]:
     }
 
 
+def check(data: CalendarInput) -> None:
+    """Refuse, field by field, what `create` would refuse for its input alone: the onboarding
+    wizard checks its calendar step before the client (and so `tenant_id`) exists."""
+    _validated(data)
+
+
 def _unique(tenant_id: int, name: str, exclude: int | None = None) -> None:
     clash = db.session.scalar(
         select(BusinessCalendar.id).where(

@@ -10,10 +10,14 @@ def init_app(app: Flask) -> None:
     from core import nav
     from core.auth.roles import PROVIDER_ROLES, Role
     from tenants import (  # noqa: F401
+        admin_views,
         api,
         cli,
         labels,
         models,
+        offboarding,
+        onboarding_views,
+        overview,
         portal_api,
         portal_settings_views,
         portal_views,
@@ -22,11 +26,14 @@ def init_app(app: Flask) -> None:
     )
 
     app.register_blueprint(views.bp)
+    app.register_blueprint(admin_views.bp)
     app.register_blueprint(portal_views.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(portal_api.bp)
     app.cli.add_command(cli.group)
-    nav.add_nav(_l("Clients"), "tenants.index", PROVIDER_ROLES, order=20)
+    # Provider admins manage the clients (/admin/tenants); agents and supervisors see theirs.
+    nav.add_nav(_l("Clients"), "tenants.index", PROVIDER_ROLES - {Role.PROVIDER_ADMIN}, order=20)
+    nav.add_nav(_l("Clients"), "admin_tenants.index", [Role.PROVIDER_ADMIN], order=20)
     nav.add_nav(_l("Escalations"), "portal.escalations", [Role.CLIENT_ADMIN, Role.CLIENT_EXPERT], order=12)
     nav.add_nav(_l("Escalation paths"), "portal.teams_page", [Role.CLIENT_ADMIN], order=13)
     nav.add_home_panel(
@@ -38,4 +45,5 @@ def init_app(app: Flask) -> None:
         channel_label=labels.channel_label,
         escalation_status_label=labels.escalation_status_label,
         visible_tenants=services.visible_tenants,
+        suspended_tenants=overview.suspended_tenants,
     )

@@ -8,8 +8,8 @@ import click
 from flask.cli import with_appcontext
 
 from core import jobs, tenancy
-from core.errors import ValidationFailed
-from tenants import services
+from core.errors import NotFound, ValidationFailed
+from tenants import offboarding, services
 from tenants.models import ChannelKind
 
 group = click.Group("tenants", help="Client companies.")
@@ -63,3 +63,34 @@ def create(
             sys.exit(2)
         jobs.commit()
     click.echo(f"Created tenant {tenant.slug} (id {tenant.id}).")
+
+
+@group.command("export")
+@click.argument("slug")
+@with_appcontext
+def export(slug: str) -> None:
+    """Build an archive of everything of one client now (as offboarding does, without a worker)."""
+    with tenancy.system_scope():
+        try:
+            tenant = services.public_tenant(slug)
+        except NotFound as exc:
+            click.echo(str(exc.message), err=True)
+            sys.exit(2)
+        record = offboarding.request_export(tenant, requested_by_id=None)
+        offboarding.build_export(tenant.id, record.id)  # the queued run then finds it built
+        status, error = record.status, record.error
+        done = f"{record.path} ({record.size} bytes, sha256 {record.sha256})"
+        jobs.commit()
+    if status != "ready":
+        click.echo(f"The archive is {status}: {error}", err=True)
+        sys.exit(1)
+    click.echo(done)
+
+
+@group.command("purge-due")
+@with_appcontext
+def purge_due() -> None:
+    """Delete now the offboarded clients whose retention period is over (the hourly sweep)."""
+    with tenancy.system_scope():
+        purged = [tenant_id for tenant_id in offboarding.due_for_purge() if offboarding.purge(tenant_id)]
+    click.echo(f"Purged {len(purged)} client(s).")

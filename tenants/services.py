@@ -19,6 +19,7 @@ SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$")
 PREFIX_RE = re.compile(r"^[A-Z][A-Z0-9]{1,11}$")
 LANGUAGE_RE = re.compile(r"^[a-z]{2}$")
 CURRENCY_RE = re.compile(r"^[A-Z]{3}$")
+MAX_SCRIPT = 5000  # characters of one greeting, signature or call script
 
 
 @dataclass
@@ -43,6 +44,8 @@ def _validate(data: TenantInput) -> dict[str, str]:
         errors["slug"] = _("Use lower-case letters, digits and dashes.")
     if not data.name.strip():
         errors["name"] = _("This field is required.")
+    elif len(data.name.strip()) > 200:
+        errors["name"] = _("At most %(count)d characters.", count=200)
     if not data.languages or not all(LANGUAGE_RE.match(code) for code in data.languages):
         errors["languages"] = _("Give at least one two-letter language code.")
     elif data.default_language not in data.languages:
@@ -56,13 +59,23 @@ def _validate(data: TenantInput) -> dict[str, str]:
     return errors
 
 
+def input_errors(data: TenantInput, *, tenant_id: int | None = None) -> dict[str, str]:
+    """Every problem of `data` by field, the slug and prefix of other tenants included (a tenant
+    being edited, `tenant_id`, keeps its own)."""
+    errors = _validate(data)
+    if "slug" not in errors and _find(Tenant.slug == data.slug, Tenant.id != (tenant_id or 0)) is not None:
+        errors["slug"] = _("This slug is taken.")
+    if (
+        "ticket_prefix" not in errors
+        and _find(Tenant.ticket_prefix == data.ticket_prefix, Tenant.id != (tenant_id or 0)) is not None
+    ):
+        errors["ticket_prefix"] = _("This prefix is taken.")
+    return errors
+
+
 def create_tenant(data: TenantInput) -> Tenant:
     """Provider admins only (the scope must cover all tenants: a new id is in nobody's set)."""
-    errors = _validate(data)
-    if "slug" not in errors and _find(Tenant.slug == data.slug) is not None:
-        errors["slug"] = _("This slug is taken.")
-    if "ticket_prefix" not in errors and _find(Tenant.ticket_prefix == data.ticket_prefix) is not None:
-        errors["ticket_prefix"] = _("This prefix is taken.")
+    errors = input_errors(data)
     for kind, address in data.channels:
         if channel_owner(kind, address) is not None:
             errors["channels"] = _("%(address)s belongs to another client already.", address=address)
@@ -88,6 +101,60 @@ def create_tenant(data: TenantInput) -> Tenant:
     audit.record("tenant.created", tenant_id=tenant.id, target=tenant, data={"slug": tenant.slug})
     db.session.flush()
     return tenant
+
+
+def update_tenant(tenant: Tenant, data: TenantInput) -> None:
+    """Name, languages, time zone and currency. The slug and the ticket prefix stay: public URLs,
+    widget snippets and every ticket number already sent to customers carry them."""
+    data.slug, data.ticket_prefix = tenant.slug, tenant.ticket_prefix
+    errors = input_errors(data, tenant_id=tenant.id)
+    if errors:
+        raise ValidationFailed(fields=errors)
+    before = {"name": tenant.name, "languages": list(tenant.languages), "timezone": tenant.timezone}
+    tenant.name = data.name.strip()
+    tenant.languages = list(data.languages)
+    tenant.default_language = data.default_language
+    tenant.timezone = data.timezone
+    tenant.currency = data.currency
+    audit.record("tenant.updated", tenant_id=tenant.id, target=tenant, data={"before": before})
+
+
+def set_texts(
+    tenant: Tenant, *, greetings: dict[str, str], signatures: dict[str, str], call_scripts: dict[str, str]
+) -> None:
+    """How agents greet and sign in the client's name, and the phone script, per language."""
+    errors: dict[str, str] = {}
+    cleaned: list[dict[str, str]] = []
+    for name, texts in (("greeting", greetings), ("signature", signatures), ("call_script", call_scripts)):
+        kept = {}
+        for language, text in texts.items():
+            if language not in tenant.languages or not text.strip():
+                continue
+            if len(text) > MAX_SCRIPT:
+                errors[f"{name}_{language}"] = _("At most %(num)d characters.", num=MAX_SCRIPT)
+            kept[language] = text.strip()
+        cleaned.append(kept)
+    if errors:
+        raise ValidationFailed(fields=errors)
+    tenant.greetings, tenant.signatures, tenant.call_scripts = cleaned
+    audit.record("tenant.texts", tenant_id=tenant.id, target=tenant)
+
+
+def remove_channel(tenant_id: int, channel_id: int) -> None:
+    """Stop taking contacts at an address: mail to it is refused from now on."""
+    channel = db.session.scalar(
+        select(TenantChannel).where(TenantChannel.tenant_id == tenant_id, TenantChannel.id == channel_id)
+    )
+    if channel is None:
+        raise NotFound()
+    audit.record(
+        "tenant.channel_removed",
+        tenant_id=tenant_id,
+        target=channel,
+        data={"kind": channel.kind, "address": channel.address},
+    )
+    db.session.delete(channel)
+    db.session.flush()
 
 
 def _find(*criteria: object) -> Tenant | None:
@@ -135,6 +202,12 @@ def add_channel(tenant_id: int, kind: ChannelKind, address: str) -> TenantChanne
     channel = TenantChannel(tenant_id=tenant_id, kind=kind.value, address=_normalize(kind, address))
     db.session.add(channel)
     db.session.flush()
+    audit.record(
+        "tenant.channel_added",
+        tenant_id=tenant_id,
+        target=channel,
+        data={"kind": kind.value, "address": channel.address},
+    )
     return channel
 
 

@@ -93,6 +93,9 @@ def foreign_values(world: World) -> dict[str, object]:
         "job_id": "beta-job",
         "outbox_id": beta_outbox_id(world),
         "delivery_id": 1,
+        # Client administration (/admin/tenants) is for provider admins only: every other role
+        # is refused before any id is looked at, so any export id will do.
+        "export_id": 1,
     }
 
 
@@ -237,3 +240,21 @@ def test_own_files_and_inbound_records_are_reachable(client: FlaskClient, world:
     sign_in(client, "admin@provider.example")
     assert client.get("/agent/inbound?status=all").status_code == 200
     assert client.get(f"/agent/clients/{world.beta.id}/email").status_code == 200
+
+
+@pytest.mark.parametrize("email", [*ALPHA_SIDE, "agent.both@provider.example", "admin@beta.example"])
+def test_client_administration_is_for_provider_admins_only(
+    app: Flask, client: FlaskClient, world: World, email: str
+) -> None:
+    sign_in(client, email)
+    token = csrf_token(client, "/profile")
+    rules = [rule for rule in app.url_map.iter_rules() if rule.endpoint.startswith("admin_tenants.")]
+    assert rules
+    for rule in rules:
+        for tenant in (world.alpha, world.beta):
+            values = {**foreign_values(world), "tenant_id": tenant.id}
+            for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+                response = client.open(
+                    _url(rule, values), method=method, data={"csrf_token": token, "confirm": tenant.slug}
+                )
+                assert response.status_code == 403, f"{method} {rule.rule} as {email}: {response.status_code}"

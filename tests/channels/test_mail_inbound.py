@@ -196,14 +196,20 @@ def test_bounce_attaches_to_the_ticket_and_marks_the_address(world: World, smtp_
         assert contact.email_failing_since is None
 
 
-def test_unknown_and_suspended_recipients_are_refused(world: World) -> None:
+def test_unknown_recipients_are_refused_and_a_suspended_clients_mail_is_taken_in(world: World) -> None:
     with pytest.raises(mail_inbound.UnknownRecipient):
         mail_inbound.receive_raw(mail(to="nobody@nowhere.example"), ["nobody@nowhere.example"], source="test")
     with tenancy.system_scope():
         db.session.get_one(Tenant, world.beta.id).status = TenantStatus.SUSPENDED.value
         jobs.commit()
-    assert mail_inbound.accepting_tenant("support@beta.example") is None
+    assert mail_inbound.accepting_tenant("support@beta.example") == world.beta.id
     assert mail_inbound.accepting_tenant("SUPPORT@alpha.example") == world.alpha.id
+    [delivery] = mail_inbound.receive_raw(
+        mail(to="support@beta.example", message_id="<suspended@mail.example.com>"), None, source="test"
+    )
+    with tenancy.only(world.beta.id):
+        record = db.session.get_one(InboundRecord, delivery.record_id)
+        assert record.ticket_id is not None
 
 
 def test_mail_to_two_clients_is_stored_for_each(world: World) -> None:
