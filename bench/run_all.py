@@ -8,7 +8,10 @@ from pathlib import Path
 
 here = Path(__file__).resolve().parent
 # Smaller than their defaults, to keep `make bench` short; run a script alone for the full size.
-ARGS = {"chat.py": ["--chats", "50", "--seconds", "10", "--warmup", "3"]}
+ARGS = {
+    "chat.py": ["--chats", "50", "--seconds", "10", "--warmup", "3"],
+    "invoice_run.py": ["--tenants", "100", "--rows", "200000"],
+}
 status = 0
 for script in sorted(here.glob("*.py")):
     if script.name in ("run_all.py", "world.py", "mail_corpus.py", "kb_corpus.py"):  # helpers, not benchmarks

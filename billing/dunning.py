@@ -18,17 +18,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date
-from babel.numbers import format_currency, get_currency_precision
 from flask import current_app, render_template
 from flask_babel import force_locale, ngettext
 from flask_babel import gettext as _
 from sqlalchemy import select
 
 from billing.accounts import account_for, billing_recipients
+from billing.documents import money_formatter
+from billing.invoice_run import invoice_locale
 from billing.models import (
     BillingAccount,
     DunningStage,
@@ -46,11 +46,6 @@ from tenants import lifecycle
 from tenants.models import Tenant
 
 FAILED_EVENT = "invoice.payment_failed"
-
-
-def money(amount: int, currency: str, locale: str) -> str:
-    """Minor units shown in the locale's way (CHF 1’234.50, 1 234,50 €)."""
-    return format_currency(Decimal(amount).scaleb(-get_currency_precision(currency)), currency, locale=locale)
 
 
 def failing_invoices(tenant_id: int) -> list[Invoice]:
@@ -161,13 +156,15 @@ def _details(account: BillingAccount, tenant: Tenant) -> _Details:
         invoices=[
             {
                 "number": invoice.number,
-                "total": money(invoice.total, invoice.currency, locale),
+                "total": money_formatter(invoice_locale(locale, invoice.currency), invoice.currency)(
+                    invoice.total
+                ),
                 "due": day(invoice.due_at),
             }
             for invoice in failing_invoices(tenant.id)
         ],
         deadline=day(deadline(account)),
-        url=absolute_url("core.home"),
+        url=absolute_url("billing_portal.index"),
     )
 
 

@@ -3,11 +3,13 @@ in minor units (1250); a plan with a negative or absurd value is refused field b
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
+from flask_babel import format_decimal
 from flask_babel import gettext as _
 from sqlalchemy import select
 
@@ -24,6 +26,8 @@ MAX_AFTER_CALL = 3600
 MAX_SURCHARGE = 500
 MAX_VAT_PERCENT = Decimal("50")
 MAX_TERMS = 365
+FIRST_YEAR, LAST_YEAR = 2000, 2100
+WHOLE_RE = re.compile(r"^[0-9]{1,9}$")  # ASCII digits only: int() of "²" or of 5000 digits raises
 # Fields entered as money (major units) and kept in minor units.
 MONEY = (
     "base_fee",
@@ -75,7 +79,7 @@ class PlanInput:
     @classmethod
     def of(cls, plan: Plan) -> PlanInput:
         """A saved plan as a form shows it (money in major units)."""
-        values = {name: str(Decimal(getattr(plan, name)) / 100) for name in MONEY}
+        values = {name: f"{Decimal(getattr(plan, name)) / 100:.2f}" for name in MONEY}
         values.update({name: str(getattr(plan, name)) for name in COUNTS})
         return cls(
             name=plan.name,
@@ -96,10 +100,12 @@ def _decimal(text: str) -> Decimal | None:
 
 
 def _date(text: str) -> date | None:
+    """An ISO date in a plausible range (a contract of the year 1 is a typing error)."""
     try:
-        return date.fromisoformat(text)
+        day = date.fromisoformat(text.strip())
     except ValueError:
         return None
+    return day if FIRST_YEAR <= day.year <= LAST_YEAR else None
 
 
 def validate(data: PlanInput) -> dict[str, object]:
@@ -115,14 +121,14 @@ def validate(data: PlanInput) -> dict[str, object]:
         if amount is None:
             errors[name] = _("Enter an amount, such as 12.50.")
         elif not Decimal(0) <= amount <= MAX_PRICE:
-            errors[name] = _("Enter an amount between 0 and %(max)s.", max=f"{MAX_PRICE:,}")
+            errors[name] = _("Enter an amount between 0 and %(max)s.", max=format_decimal(MAX_PRICE))
         elif amount != amount.quantize(Decimal("0.01")):
             errors[name] = _("Amounts have at most two decimals.")
         else:
             values[name] = int(amount * 100)
     for name, upper in COUNTS.items():
-        text = getattr(data, name)
-        if not text.isdigit() or int(text) > upper:
+        text = getattr(data, name).strip()
+        if not WHOLE_RE.match(text) or int(text) > upper:
             errors[name] = _("Enter a whole number between 0 and %(max)d.", max=upper)
         else:
             values[name] = int(text)
@@ -133,18 +139,24 @@ def validate(data: PlanInput) -> dict[str, object]:
     values["rounding"] = data.rounding
     vat = _decimal(data.vat_percent)
     if vat is None or not Decimal(0) <= vat <= MAX_VAT_PERCENT or vat != vat.quantize(Decimal("0.01")):
-        errors["vat_percent"] = _("Enter a VAT rate between 0 and %(max)s %%.", max=MAX_VAT_PERCENT)
+        errors["vat_percent"] = _(
+            "Enter a VAT rate between 0 and %(max)s %%.", max=format_decimal(MAX_VAT_PERCENT)
+        )
     else:
         values["vat_rate_bp"] = int(vat * 100)
     start = _date(data.contract_start)
     if start is None:
-        errors["contract_start"] = _("Enter the date the contract starts.")
+        errors["contract_start"] = _(
+            "Enter the date the contract starts, between %(first)d and %(last)d.",
+            first=FIRST_YEAR,
+            last=LAST_YEAR,
+        )
     values["contract_start"] = start
-    end = _date(data.contract_end) if data.contract_end else None
-    if data.contract_end and end is None:
+    end = _date(data.contract_end) if data.contract_end.strip() else None
+    if data.contract_end.strip() and end is None:
         errors["contract_end"] = _("Enter a date, or leave it empty for an open-ended contract.")
     elif start and end and end <= start:
-        errors["contract_end"] = _("The contract ends after it starts.")
+        errors["contract_end"] = _("The contract must end after it starts.")
     values["contract_end"] = end
     if errors:
         raise ValidationFailed(fields=errors)

@@ -26,7 +26,6 @@ EUR). A suspended client is still pushed: what was finalized is owed.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from typing import Any
 
 from flask import current_app
@@ -34,7 +33,7 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from billing import stripe_client
+from billing import labels, stripe_client
 from billing.accounts import account_for, billing_recipients
 from billing.models import Invoice, InvoiceLine, InvoiceStatus
 from core import audit, outbox
@@ -48,14 +47,10 @@ KEY_PREFIX = "firstline"
 STRIPE_STATUS_RANK = {"draft": 0, "open": 1, "uncollectible": 2, "paid": 3, "void": 3}
 
 
-def _default_description(line: InvoiceLine) -> str:
-    label = line.data.get("label") if isinstance(line.data, dict) else None
-    return str(label or line.kind)
-
-
-# How a line reads on the Stripe invoice, called in the invoice's language; the invoice pages'
-# label function can be put here so that Stripe shows the same text.
-describe_line: Callable[[InvoiceLine], str] = _default_description
+def describe_line(line: InvoiceLine) -> str:
+    """How a line reads on the Stripe invoice: the same title as on our own invoice, in the
+    invoice's language (the caller sets it)."""
+    return labels.line_title(line.kind)
 
 
 def record_stripe_state(invoice: Invoice, status: str | None, number: str | None = None) -> None:

@@ -33,6 +33,8 @@ from sqlalchemy import and_, func, or_, select
 from agents import routing
 from agents import services as agent_services
 from agents.models import AgentLanguage
+from billing import usage
+from billing.models import UsageKind
 from channels import chat_broker
 from channels.chat_models import ChatAuthor, ChatMessage, ChatSession, ChatStatus
 from core import scheduler
@@ -529,6 +531,16 @@ def end(
         tickets.touch(ticket, now)
         tickets.record_event(ticket, "chat_transcript", chat_id=session.id, ended_by=by)
         db.session.flush()
+    if session.accepted_at is not None:
+        usage.record(
+            session.tenant_id,
+            UsageKind.CHAT,
+            f"chat:{session.id}",
+            quantity=max(0, int((now - session.accepted_at).total_seconds())),
+            ticket_id=ticket.id if ticket else None,
+            occurred_at=session.accepted_at,
+            language=session.language,
+        )
     if session.transcript_requested:
         _send_transcript(session)
     if was_queued:

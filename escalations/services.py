@@ -13,6 +13,8 @@ from typing import Any
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from billing import usage
+from billing.models import UsageKind
 from core.auth.models import User
 from core.auth.roles import Role
 from core.errors import Conflict, NotFound, ValidationFailed
@@ -110,7 +112,16 @@ def escalate(
         tickets.reply(ticket, actor.id, notify.customer_text(ticket, "escalated"), then=Status.ESCALATED)
     else:
         tickets.set_status(ticket, Status.ESCALATED, now=now)
-    return _open(ticket, actor, team, packet, now, None)
+    escalation = _open(ticket, actor, team, packet, now, None)
+    usage.record(
+        ticket.tenant_id,
+        UsageKind.ESCALATION,
+        f"escalation:{escalation.id}",
+        ticket_id=ticket.id,
+        data={"team_id": team.id, "level": team.level},
+        occurred_at=now,
+    )
+    return escalation
 
 
 def get(escalation_id: int) -> Escalation:

@@ -7,13 +7,17 @@ the other tenant's value for it, so no route escapes the check.
 from __future__ import annotations
 
 import re
+from datetime import date
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from core import tenancy
+from billing import invoices, plans
+from billing.invoice_run import run_month
+from billing.models import Invoice
+from core import jobs, tenancy
 from core.extensions import db
 from core.outbox import OutboxMessage
 from tests.conftest import api_as, csrf_token, sign_in
@@ -96,6 +100,7 @@ def foreign_values(world: World) -> dict[str, object]:
         # Client administration (/admin/tenants) is for provider admins only: every other role
         # is refused before any id is looked at, so any export id will do.
         "export_id": 1,
+        "invoice_id": _beta_invoice(world).id,
     }
 
 
@@ -105,6 +110,20 @@ def beta_outbox_id(world: World) -> int:
         return db.session.scalars(
             select(OutboxMessage.id).where(OutboxMessage.tenant_id == world.beta.id)
         ).first()
+
+
+def _beta_invoice(world: World) -> Invoice:
+    """A finalized invoice of beta's (built once per world): not a draft, so that the portal's
+    404 for alpha's client admin is the tenancy's doing."""
+    if getattr(world, "beta_invoice", None) is None:
+        with tenancy.system_scope():
+            plans.save_plan(world.beta, plans.PlanInput(name="Standard", contract_start="2025-01-01"))
+            result = run_month(date(2025, 11, 1), [world.beta.id])
+            invoice = db.session.get_one(Invoice, result.created[0])
+            invoices.finalize(invoice)
+            jobs.commit()
+        world.beta_invoice = invoice  # type: ignore[attr-defined]
+    return world.beta_invoice  # type: ignore[attr-defined]
 
 
 # Valid bodies, so that what answers is the tenancy check and not the input validation.

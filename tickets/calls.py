@@ -10,6 +10,8 @@ from typing import Any
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from billing import usage
+from billing.models import UsageKind
 from core.auth.models import User
 from core.errors import ValidationFailed
 from core.extensions import db
@@ -171,6 +173,16 @@ def log_call(ticket: Ticket, author_id: int, log: CallLog) -> Message:
     touch(ticket)
     record_event(ticket, "call_logged", duration_seconds=log.duration_seconds, outcome=log.outcome.value)
     db.session.flush()
+    if log.duration_seconds:
+        usage.record(
+            ticket.tenant_id,
+            UsageKind.CALL,
+            f"call:{message.id}",
+            quantity=log.duration_seconds,
+            ticket_id=ticket.id,
+            data={"direction": log.direction},
+            occurred_at=utcnow() - timedelta(seconds=log.duration_seconds),
+        )
     return message
 
 

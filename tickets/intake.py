@@ -244,6 +244,8 @@ def open_from(record: InboundRecord, data: InboundContact) -> tuple[Ticket, Mess
         f"inbound:{record.id}",
         ticket_id=ticket.id,
         data={"channel": data.channel.value},
+        occurred_at=record.received_at,
+        language=language,
     )
     if tenant.auto_assign:
         routing.auto_assign(ticket)

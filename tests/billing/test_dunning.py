@@ -94,7 +94,7 @@ def test_a_failed_payment_sends_the_first_reminder_at_once(world: World, failing
     text = mails[0].payload["text"]
     assert failing.number in text
     # Money and dates in the client's language (German), its currency.
-    assert "1.234,50\xa0CHF" in text
+    assert "CHF\xa01’234.50" in text  # as on the invoice: German, Swiss conventions for francs
     deadline = (t0 + 10 * DAY).astimezone(_zone(world))
     assert f"{deadline.day}. " in text
     assert str(deadline.year) in text
