@@ -9,13 +9,12 @@ import secrets
 from flask import current_app, render_template
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from itsdangerous import URLSafeTimedSerializer
 
 from core import audit, tenancy
 from core.auth import services
 from core.auth.models import User
 from core.auth.roles import Role
-from core.errors import ValidationFailed
 from core.extensions import db
 from core.i18n import locale_of
 from core.mail import absolute_url, send_email
@@ -71,20 +70,13 @@ def send_invitation(user: User, *, tenant_name: str = "") -> None:
 
 def accept(token: str, password: str) -> User:
     """Set the invitee's password; the link works once (it embeds the session token)."""
-    try:
-        data = _serializer().loads(token, max_age=current_app.config["INVITATION_TTL_SECONDS"])
-    except SignatureExpired:
-        raise ValidationFailed(_("This invitation has expired; ask for a new one.")) from None
-    except BadSignature:
-        raise ValidationFailed(_("This link is not valid.")) from None
     with tenancy.system_scope():
-        user = db.session.get(User, int(data.get("id", 0)))
-        if (
-            user is None
-            or not user.is_active
-            or not secrets.compare_digest(user.session_token, str(data.get("st")))
-        ):
-            raise ValidationFailed(_("This link is not valid."))
+        user = services.user_for_link(
+            _serializer(),
+            token,
+            current_app.config["INVITATION_TTL_SECONDS"],
+            _("This invitation has expired; ask for a new one."),
+        )
         services.set_password(user, password)
         audit.record("user.invitation_accepted", tenant_id=user.tenant_id, target=user)
         db.session.flush()

@@ -248,18 +248,34 @@ def request_password_reset(email: str, reset_url_for: object) -> None:
         db.session.flush()
 
 
-def reset_password(token: str, new: str) -> User:
+def user_for_link(serializer: URLSafeTimedSerializer, token: str, max_age: int, expired: str) -> User:
+    """The user a mailed one-time link names (call inside a system scope). The token embeds the
+    user's session token, so it works once and dies with a password change; `expired` is the
+    message for a link that is too old."""
     try:
-        data = _reset_serializer().loads(token, max_age=current_app.config["PASSWORD_RESET_TTL_SECONDS"])
+        data = serializer.loads(token, max_age=max_age)
     except SignatureExpired:
-        raise ValidationFailed(_("This link has expired; ask for a new one.")) from None
+        raise ValidationFailed(expired) from None
     except BadSignature:
         raise ValidationFailed(_("This link is not valid.")) from None
+    user = db.session.get(User, int(data.get("id", 0)))
+    if (
+        user is None
+        or not user.is_active
+        or not secrets.compare_digest(user.session_token, str(data.get("st")))
+    ):
+        raise ValidationFailed(_("This link is not valid."))
+    return user
+
+
+def reset_password(token: str, new: str) -> User:
     with tenancy.system_scope():
-        user = db.session.get(User, int(data.get("id", 0)))
-        # The token embeds the session token, so it works once and dies with a password change.
-        if user is None or not secrets.compare_digest(user.session_token, str(data.get("st"))):
-            raise ValidationFailed(_("This link is not valid."))
+        user = user_for_link(
+            _reset_serializer(),
+            token,
+            current_app.config["PASSWORD_RESET_TTL_SECONDS"],
+            _("This link has expired; ask for a new one."),
+        )
         set_password(user, new)
         audit.record("auth.password_reset", tenant_id=user.tenant_id, target=user)
         db.session.flush()

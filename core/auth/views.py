@@ -161,4 +161,9 @@ def accept_invitation(token: str) -> str | Response:
         else:
             flash(_("Welcome! Your password is set. Please sign in."), "success")
             return redirect(url_for("auth.login"))
-    return _form_page("auth/accept.html", form=form)
+    return _form_page(
+        "auth/reset.html",
+        form=form,
+        heading=_("Welcome to Firstline"),
+        intro=_("Choose the password you will sign in with."),
+    )

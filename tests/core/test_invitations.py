@@ -34,6 +34,7 @@ def test_an_invited_agent_chooses_a_password_once_and_signs_in(
     path = urlsplit(re.search(r"https?://\S+/invite/\S+", mail.get_content()).group(0)).path
 
     assert sign_in(client, "neu@desk.example", "whatever-it-was").status_code != 302
+    assert "Welcome to Firstline" in client.get(path).get_data(as_text=True)
     assert _post(client, path, "a-password-of-hers").status_code == 302
     assert sign_in(client, "neu@desk.example", "a-password-of-hers").status_code == 302
 
