@@ -62,6 +62,34 @@ LINE_TITLES = {
 }
 
 
+# The plan's fields as both plan forms label them (the provider's plan page and the onboarding
+# wizard's plan step).
+PLAN_LABELS = {
+    "name": _l("Name of the plan"),
+    "contract_start": _l("Contract starts"),
+    "contract_end": _l("Contract ends (last day, empty when open-ended)"),
+    "payment_terms_days": _l("Payment terms in days"),
+    "vat_percent": _l("VAT in percent"),
+    "base_fee": _l("Monthly base fee"),
+    "included_contacts": _l("Contacts included per month"),
+    "price_per_contact": _l("Price per contact beyond the included ones"),
+    "call_minute_price": _l("Price per phone minute"),
+    "chat_minute_price": _l("Price per chat minute"),
+    "increment_seconds": _l("Billing increment in seconds"),
+    "rounding": _l("Rounding of each call and chat"),
+    "after_call_seconds": _l("After-call work in seconds, added to each call"),
+    "agent_hour_price": _l("Price per agent hour"),
+    "price_per_escalation": _l("Price per escalation"),
+    "included_languages": _l("Languages included"),
+    "extra_language_fee": _l("Monthly fee per additional language"),
+    "out_of_hours_surcharge_pct": _l("Surcharge outside business hours in percent"),
+}
+ROUNDING_LABELS = {
+    Rounding.UP.value: _l("Every started increment"),
+    Rounding.NEAREST.value: _l("To the nearest increment"),
+}
+
+
 def status_label(status: str) -> str:
     return str(STATUS_LABELS.get(status, status))
 

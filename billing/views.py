@@ -13,7 +13,7 @@ from flask_login import current_user
 
 from billing import accounts, documents, invoices, plans, reports, usage
 from billing.invoice_run import lines_of, run_month
-from billing.labels import STATUS_LABELS, USAGE_KIND_LABELS, month_label
+from billing.labels import PLAN_LABELS, ROUNDING_LABELS, STATUS_LABELS, USAGE_KIND_LABELS, month_label
 from billing.models import Invoice, InvoiceStatus
 from billing.pdf import pdf_response
 from billing.periods import local_month, parse_month, previous_month, utc_bounds
@@ -180,6 +180,8 @@ def _plan_page(tenant: Tenant, errors: dict[str, Any] | None = None, status: int
             values=values,
             errors=errors or {},
             money_fields=plans.MONEY,
+            plan_labels=PLAN_LABELS,
+            rounding_labels=ROUNDING_LABELS,
         ),
         status,
     )

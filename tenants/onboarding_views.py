@@ -24,7 +24,7 @@ from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 
 from billing import plans
-from billing.models import Rounding
+from billing.labels import PLAN_LABELS, ROUNDING_LABELS
 from core.errors import ValidationFailed
 from sla.calendar import HOLIDAY_COUNTRIES
 from sla.labels import weekday_names
@@ -58,30 +58,6 @@ STEP_TITLES = {
     SUMMARY: _l("Summary"),
 }
 TEXT_TITLES = {"greeting": _l("Greeting"), "signature": _l("Signature"), "call_script": _l("Call script")}
-PLAN_LABELS = {
-    "name": _l("Plan name"),
-    "base_fee": _l("Monthly base fee"),
-    "included_contacts": _l("Contacts included per month"),
-    "price_per_contact": _l("Price per further contact"),
-    "call_minute_price": _l("Price per phone minute"),
-    "chat_minute_price": _l("Price per chat minute"),
-    "agent_hour_price": _l("Price per agent hour"),
-    "increment_seconds": _l("Billing increment (seconds)"),
-    "rounding": _l("Rounding of started increments"),
-    "after_call_seconds": _l("After-call work per call (seconds)"),
-    "out_of_hours_surcharge_pct": _l("Out-of-hours surcharge (%)"),
-    "included_languages": _l("Languages included"),
-    "extra_language_fee": _l("Monthly fee per further language"),
-    "price_per_escalation": _l("Price per escalation"),
-    "vat_percent": _l("VAT rate (%)"),
-    "payment_terms_days": _l("Payment terms (days)"),
-    "contract_start": _l("Contract start"),
-    "contract_end": _l("Contract end (optional)"),
-}
-ROUNDING_LABELS = {
-    Rounding.UP.value: _l("Every started increment"),
-    Rounding.NEAREST.value: _l("To the nearest"),
-}
 CURRENCIES = ("CHF", "EUR", "USD", "GBP")
 _STEP_FIELDS = {
     "basics": ("name", "slug", "ticket_prefix", "default_language", "timezone", "currency", "status"),
