@@ -26,6 +26,7 @@ DOMAIN_PACKAGES = (
     "escalations",
     "billing",
     "admin",
+    "reports",
     "demo",
 )
 

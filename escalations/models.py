@@ -94,6 +94,10 @@ class Escalation(TenantScoped, db.Model):
     __table_args__ = (
         Index("ix_escalations_tenant_id_team_id_status", "tenant_id", "team_id", "status", "created_at"),
         Index("ix_escalations_tenant_id_ticket_id", "tenant_id", "ticket_id"),
+        # The reports' rollups read each day's new, acknowledged and closed escalations.
+        Index("ix_escalations_tenant_id_created_at", "tenant_id", "created_at"),
+        Index("ix_escalations_tenant_id_acknowledged_at", "tenant_id", "acknowledged_at"),
+        Index("ix_escalations_tenant_id_closed_at", "tenant_id", "closed_at"),
         # The on-call sweep looks across tenants for unacknowledged pages that are due.
         Index("ix_escalations_status_page_due_at", "status", "page_due_at"),
     )

@@ -6,7 +6,7 @@ import secrets
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint, true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.extensions import db
@@ -53,6 +53,10 @@ class Tenant(TenantRoot, db.Model):
     # Per language, what the customer is told when their ticket goes to the client's specialists
     # (placeholders {ticket_number}, {contact_name}, {subject}); empty uses the built-in text.
     escalation_notices: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    # Ask the customer for a 1-5 rating when their ticket is resolved (tickets.satisfaction).
+    csat_enabled: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    # Mail the client's admins a report of each past month on the 1st (reports.monthly).
+    monthly_report: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     # Why the tenant is suspended, shown to agents and to the client's staff.
     status_reason: Mapped[str] = mapped_column(Text, default="")
     status_changed_at: Mapped[datetime | None]

@@ -137,6 +137,10 @@ class Ticket(TenantScoped, db.Model):
         Index("ix_tickets_tenant_id_contact_id", "tenant_id", "contact_id"),
         Index("ix_tickets_tenant_id_team_id_status", "tenant_id", "team_id", "status"),
         Index("ix_tickets_tenant_id_parent_id", "tenant_id", "parent_id"),
+        # The reports' rollups read each day's new, answered and resolved tickets.
+        Index("ix_tickets_tenant_id_created_at", "tenant_id", "created_at"),
+        Index("ix_tickets_tenant_id_first_response_at", "tenant_id", "first_response_at"),
+        Index("ix_tickets_tenant_id_resolved_at", "tenant_id", "resolved_at"),
         # The inbox: open tickets by SLA urgency. Partial, so closed history does not weigh on it.
         Index(
             "ix_tickets_tenant_id_due_at_open",
@@ -358,3 +362,25 @@ class Macro(TenantScoped, db.Model):
     add_tags: Mapped[list[str]] = mapped_column(JSON, default=list)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class SatisfactionSurvey(TenantScoped, db.Model):
+    """The one-click rating a customer is asked for when their ticket is resolved; one per ticket
+    (a reopened and resolved again ticket asks again only while the first was not answered)."""
+
+    __tablename__ = "satisfaction_surveys"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "ticket_id", name="uq_satisfaction_surveys_tenant_id_ticket_id"),
+        Index("ix_satisfaction_surveys_tenant_id_answered_at", "tenant_id", "answered_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"))
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id", ondelete="SET NULL"))
+    # The secret in the mailed links; the public pages find the survey by it, across tenants.
+    token: Mapped[str] = mapped_column(String(64), unique=True)
+    language: Mapped[str] = mapped_column(String(8))
+    sent_at: Mapped[datetime] = mapped_column(default=utcnow)
+    rating: Mapped[int | None] = mapped_column(Integer)
+    comment: Mapped[str | None] = mapped_column(Text)
+    answered_at: Mapped[datetime | None]
