@@ -113,7 +113,8 @@ def parse(args: Mapping[str, str], allowed_tenant_ids: list[int], today: date) -
     )
     if errors:
         raise ValidationFailed(fields=errors)
-    assert first is not None and last is not None  # noqa: S101 - set above when no error
+    if first is None or last is None:  # pragma: no cover - set above whenever there is no error
+        raise ValidationFailed(fields={"from": _l("Enter a date as YYYY-MM-DD.")})
     return Params(Query(tuple(tenant_ids), first, last, filters), preset)
 
 
