@@ -11,4 +11,20 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    from reports import models  # noqa: F401
+    from reports import models, rollup  # noqa: F401
+
+    _init_dashboards(app)
+
+
+def _init_dashboards(app: Flask) -> None:
+    """The provider's dashboard and live view (/admin/reports), the client's (/portal/reports)."""
+    from flask_babel import lazy_gettext as _l
+
+    from core import nav
+    from core.auth.roles import Role
+    from reports import portal_views, views
+
+    app.register_blueprint(views.bp)
+    app.register_blueprint(portal_views.bp)
+    nav.add_nav(_l("Reports"), "reports_admin.index", [Role.PROVIDER_ADMIN, Role.SUPERVISOR], order=70)
+    nav.add_nav(_l("Reports"), "reports_portal.index", [Role.CLIENT_ADMIN], order=15)

@@ -277,3 +277,38 @@ def test_client_administration_is_for_provider_admins_only(
                     _url(rule, values), method=method, data={"csrf_token": token, "confirm": tenant.slug}
                 )
                 assert response.status_code == 403, f"{method} {rule.rule} as {email}: {response.status_code}"
+
+
+REPORT_PAGES = (
+    "/admin/reports/?tenant={id}",
+    "/admin/reports/?tenant={id}&export=clients",
+    "/admin/reports/live?tenant={id}",
+    "/admin/reports/live?tenant={id}&export=queue",
+    "/portal/reports/?tenant={id}",
+    "/portal/reports/?tenant={id}&export=kpis",
+)
+
+
+@pytest.mark.parametrize("email", ALPHA_SIDE)
+def test_report_pages_refuse_the_other_tenant(client: FlaskClient, world: World, email: str) -> None:
+    """The dashboards take the client from the query string: another client's is refused (403
+    for roles without reports, 404, or 422 in the filter form) and never shows its data."""
+    sign_in(client, email)
+    for page in REPORT_PAGES:
+        response = client.get(page.format(id=world.beta.id))
+        assert response.status_code in (403, 404, 422), f"{page} as {email}: {response.status_code}"
+        body = response.get_data(as_text=True)
+        assert "Beta AG" not in body
+        assert "text/csv" not in response.headers["Content-Type"]
+
+
+def test_report_pages_show_the_own_client(client: FlaskClient, world: World) -> None:
+    sign_in(client, "admin@alpha.example")
+    own = client.get(f"/portal/reports/?tenant={world.alpha.id}")
+    assert own.status_code == 200
+    assert "Alpha AG" in own.get_data(as_text=True)
+    client.post("/logout", data={"csrf_token": csrf_token(client, "/profile")})
+    sign_in(client, "supervisor@provider.example")
+    page = client.get("/admin/reports/")
+    assert page.status_code == 200
+    assert "Beta AG" not in page.get_data(as_text=True)
