@@ -11,9 +11,10 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    from reports import models, rollup  # noqa: F401
+    from reports import jobs, models, rollup  # noqa: F401  (jobs, rollup: their sweeps)
 
     _init_dashboards(app)
+    _init_monthly(app)
 
 
 def _init_dashboards(app: Flask) -> None:
@@ -28,3 +29,18 @@ def _init_dashboards(app: Flask) -> None:
     app.register_blueprint(portal_views.bp)
     nav.add_nav(_l("Reports"), "reports_admin.index", [Role.PROVIDER_ADMIN, Role.SUPERVISOR], order=70)
     nav.add_nav(_l("Reports"), "reports_portal.index", [Role.CLIENT_ADMIN], order=15)
+
+
+def _init_monthly(app: Flask) -> None:
+    """The monthly client report (portal pages, mail, PDF and its sweep), the reports API and the
+    `flask reports` commands."""
+    from flask_babel import lazy_gettext as _l
+
+    from core import nav
+    from core.auth.roles import Role
+    from reports import api, cli, monthly_views
+
+    app.register_blueprint(monthly_views.bp)
+    app.register_blueprint(api.bp)
+    app.cli.add_command(cli.group)
+    nav.add_nav(_l("Monthly reports"), "monthly_reports.index", [Role.CLIENT_ADMIN], order=16)

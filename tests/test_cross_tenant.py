@@ -17,8 +17,10 @@ from sqlalchemy import select
 from billing import invoices, plans
 from billing.invoice_run import run_month
 from billing.models import Invoice
+from billing.periods import previous_month
 from core import jobs, tenancy
 from core.extensions import db
+from core.models_base import utcnow
 from core.outbox import OutboxMessage
 from tests.conftest import api_as, csrf_token, sign_in
 from tests.factories import World, chat_key
@@ -101,7 +103,18 @@ def foreign_values(world: World) -> dict[str, object]:
         # is refused before any id is looked at, so any export id will do.
         "export_id": 1,
         "invoice_id": _beta_invoice(world).id,
+        # Any month that is over: the client is named in the query (FOREIGN_QUERIES).
+        "month": f"{previous_month(utcnow().date()):%Y-%m}",
     }
+
+
+# Routes that name the client in the query string rather than in the path (the reports, like
+# their filters): they are tried with the other tenant's id there.
+FOREIGN_QUERIES = {"monthly_reports.view", "monthly_reports.pdf", "reports_api.monthly_report"}
+
+
+def _query(rule, world: World) -> str:
+    return f"?tenant={world.beta.id}" if rule.endpoint in FOREIGN_QUERIES else ""
 
 
 def beta_outbox_id(world: World) -> int:
@@ -196,7 +209,8 @@ def test_html_routes_refuse_the_other_tenants_ids(
     for rule in _rules(app, api=False):
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
             data = {"csrf_token": token, "body": "crossing over", "status": "resolved", "name": "X"}
-            response = client.open(_url(rule, foreign_values(world)), method=method, data=data)
+            url = _url(rule, foreign_values(world)) + _query(rule, world)
+            response = client.open(url, method=method, data=data)
             assert response.status_code in (403, 404), (
                 f"{method} {rule.rule} as {email}: {response.status_code}"
             )
@@ -210,7 +224,8 @@ def test_api_routes_refuse_the_other_tenants_ids(
     for rule in _rules(app, api=True):
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
             body = SAMPLE_BODIES.get(rule.endpoint, {})
-            response = getattr(api, method.lower())(_url(rule, foreign_values(world)), json=body)
+            url = _url(rule, foreign_values(world)) + _query(rule, world)
+            response = getattr(api, method.lower())(url, json=body)
             assert response.status_code in (403, 404), (
                 f"{method} {rule.rule} as {email}: {response.status_code}"
             )
@@ -312,3 +327,28 @@ def test_report_pages_show_the_own_client(client: FlaskClient, world: World) -> 
     page = client.get("/admin/reports/")
     assert page.status_code == 200
     assert "Beta AG" not in page.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("email", ALPHA_SIDE)
+def test_reports_never_answer_about_the_other_tenant(client: FlaskClient, world: World, email: str) -> None:
+    """The reports' pages and API without an id in the path, asked about beta by alpha's side."""
+    sign_in(client, email)
+    assert client.get(f"/portal/reports/monthly?tenant={world.beta.id}").status_code in (403, 404)
+    api = api_as(client.application.test_client(), email)
+    metrics = api.get(f"/api/v1/reports/metrics?preset=30d&tenant={world.beta.id}")
+    assert metrics.status_code in (403, 422), f"{email}: {metrics.status_code}"
+    month = foreign_values(world)["month"]
+    assert api.get(f"/api/v1/reports/monthly/{month}?tenant={world.beta.id}").status_code in (403, 404)
+
+
+def test_own_reports_are_reachable_so_the_refusals_above_mean_something(
+    client: FlaskClient, world: World
+) -> None:
+    month = foreign_values(world)["month"]
+    sign_in(client, "admin@alpha.example")
+    assert client.get("/portal/reports/monthly").status_code == 200
+    assert client.get(f"/portal/reports/monthly/{month}").status_code == 200
+    api = api_as(client.application.test_client(), "admin@alpha.example")
+    found = api.get("/api/v1/reports/metrics?preset=30d").get_json()
+    assert list(found["by_tenant"]) in ([], [str(world.alpha.id)])
+    assert api.get(f"/api/v1/reports/monthly/{month}").status_code == 200
