@@ -93,7 +93,7 @@ def test_march_against_an_empty_february(gamma: Any) -> None:
     assert figures.ratings == [0, 1, 0, 0, 1]
     assert [d.created for d in figures.daily if d.created] == [5]
     assert len(figures.daily) == 31
-    # The mailing's figures were rebuilt into the rollups, and the raw path gives the same.
+    # The mailing rebuilt the rollups; the pages read them back without writing: the same figures.
     stored = db.session.scalars(select(ReportDaily.day).where(ReportDaily.tenant_id == gamma.id)).all()
     assert date(2026, 3, 2) in stored
     raw = monthly.month_report(gamma, MARCH, rebuild=False).as_dict()
@@ -106,7 +106,7 @@ def test_march_against_an_empty_february(gamma: Any) -> None:
 
 def test_changes_are_said_in_words_with_the_arrow_beside(gamma: Any, app: Flask) -> None:
     _february_ticket(gamma)
-    figures = monthly.month_report(gamma, MARCH, rebuild=False)
+    figures = monthly.month_report(gamma, MARCH)
     fcr = figures.kpi("fcr_rate")
     assert (fcr.previous_month, fcr.direction, fcr.verdict) == (1.0, "down", "worse")
     lines = {line.key: line for line in present(figures, "en").kpis}
@@ -245,7 +245,7 @@ def test_the_pdf_renders_and_page_one_converts_to_an_image(
     if unicode_font and not monthly_pdf.unicode_font_available():
         pytest.skip("DejaVu Sans is not installed")
     _february_ticket(gamma)
-    view = present(monthly.month_report(gamma, MARCH, rebuild=False), "de")
+    view = present(monthly.month_report(gamma, MARCH), "de")
     data = monthly_pdf.render(view, unicode_font=unicode_font)
     assert data.startswith(b"%PDF")
     if shutil.which("pdftoppm") is None:
