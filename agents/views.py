@@ -28,7 +28,7 @@ from knowledge import services as articles
 from knowledge.models import UseKind
 from tenants import services as tenants
 from tenants.models import Tenant
-from tickets import attachments, calls, contacts, intake, macros, organizations, sla, timetrack
+from tickets import attachments, calls, contacts, intake, macros, organizations, satisfaction, sla, timetrack
 from tickets import services as tickets
 from tickets.models import Call, Category, Channel, Contact, Organization, Priority, Status, Ticket
 
@@ -195,6 +195,7 @@ def _context(ticket_id: int) -> dict[str, object]:
         "priorities": [p.value for p in Priority],
         "categories": [c.value for c in Category],
         "overdue": sla.is_overdue(ticket, utcnow()),
+        "survey": satisfaction.survey_of(ticket),
         **_escalation(ticket),
         **_knowledge(ticket),
     }

@@ -105,6 +105,19 @@ def basics(tenant_id: int) -> Response | tuple[str, int]:
     return _done(tenant, _("The client's settings are saved."))
 
 
+@bp.route("/<int:tenant_id>/feedback", methods=["POST"])
+@admin_only
+def feedback(tenant_id: int) -> Response:
+    """The client's switches for the satisfaction survey and the monthly report."""
+    tenant = _tenant(tenant_id)
+    services.set_feedback(
+        tenant,
+        csat_enabled=request.form.get("csat_enabled") == "on",
+        monthly_report=request.form.get("monthly_report") == "on",
+    )
+    return _done(tenant, _("The client's settings are saved."))
+
+
 @bp.route("/<int:tenant_id>/texts", methods=["POST"])
 @admin_only
 def texts(tenant_id: int) -> Response | tuple[str, int]:

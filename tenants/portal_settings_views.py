@@ -3,8 +3,9 @@ routing rules in order, and what the customer is told on escalation.
 
 The client's admin keeps them under /portal/...; the provider admin sets them up for a client
 under /portal/clients/<tenant_id>/... with the same views and templates (`where` carries the
-client into every link). Experts get 403 here. A team or rule id of another client than the one
-in the URL is a 404.
+client into every link). The notices page also holds the client's switches for the satisfaction
+survey and the monthly report. Experts get 403 here. A team or rule id of another client than the
+one in the URL is a 404.
 """
 
 from __future__ import annotations
@@ -354,3 +355,16 @@ def notices(tenant_id: int | None = None) -> Response | tuple[str, int]:
         ),
         422 if errors else 200,
     )
+
+
+@_route("/feedback", methods=["POST"])
+@client_admin
+def feedback(tenant_id: int | None = None) -> Response:
+    """The satisfaction survey and the monthly report, switched on or off (two checkboxes)."""
+    tenants.set_feedback(
+        _tenant(),
+        csat_enabled=request.form.get("csat_enabled") == "on",
+        monthly_report=request.form.get("monthly_report") == "on",
+    )
+    flash(_("Saved."), "success")
+    return _back("portal.notices")

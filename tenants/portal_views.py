@@ -32,6 +32,7 @@ from escalations.models import ACTIVE_ESCALATION, Escalation, EscalationStatus, 
 from escalations.notify import article_titles
 from knowledge import desk
 from tenants.models import Tenant
+from tickets import satisfaction
 from tickets import services as tickets
 from tickets.models import Ticket
 
@@ -186,6 +187,7 @@ def _page(
         },
         messages=messages,
         events=tickets.history_of(ticket),
+        survey=satisfaction.survey_of(ticket),
         can_act=can_act,
         targets=routing.allowed_targets(ticket, exclude=team.id) if can_act else [],
         urgency=handoff.URGENCY,

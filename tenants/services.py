@@ -305,6 +305,17 @@ def set_acknowledgements(tenant: Tenant, *, enabled: bool, texts: dict[str, str]
     audit.record("tenant.acknowledgements", tenant_id=tenant.id, target=tenant, data={"enabled": enabled})
 
 
+def set_feedback(tenant: Tenant, *, csat_enabled: bool, monthly_report: bool) -> None:
+    """Whether customers are asked for a rating when their ticket is resolved (tickets.satisfaction)
+    and whether the client's admins get each month's report by mail; the client decides both."""
+    wanted = {"csat_enabled": csat_enabled, "monthly_report": monthly_report}
+    changed = {name: value for name, value in wanted.items() if getattr(tenant, name) != value}
+    if not changed:
+        return
+    tenant.csat_enabled, tenant.monthly_report = csat_enabled, monthly_report
+    audit.record("tenant.feedback", tenant_id=tenant.id, target=tenant, data=changed)
+
+
 def set_escalation_notices(tenant: Tenant, texts: dict[str, str]) -> None:
     """What the customer is told, per language, when specialists take their ticket over."""
     tenant.escalation_notices = clean_texts(tenant, texts)

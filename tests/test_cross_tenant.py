@@ -24,6 +24,9 @@ from core.models_base import utcnow
 from core.outbox import OutboxMessage
 from tests.conftest import api_as, csrf_token, sign_in
 from tests.factories import World, chat_key
+from tickets import satisfaction
+from tickets import services as tickets
+from tickets.models import Status
 
 # Public by design: anyone may open a client's public page by its slug.
 PUBLIC_ENDPOINTS = {
@@ -48,6 +51,10 @@ PUBLIC_ENDPOINTS = {
     "help.article",
     "help.vote",
     "help.file",
+    # The satisfaction survey's pages: anyone holding the mailed token may rate (tested below:
+    # another client's token under this client's slug is a 404).
+    "rating.page",
+    "rating.rate",
 }
 
 ALPHA_SIDE = [
@@ -352,3 +359,24 @@ def test_own_reports_are_reachable_so_the_refusals_above_mean_something(
     found = api.get("/api/v1/reports/metrics?preset=30d").get_json()
     assert list(found["by_tenant"]) in ([], [str(world.alpha.id)])
     assert api.get(f"/api/v1/reports/monthly/{month}").status_code == 200
+
+
+def test_a_survey_token_answers_only_under_its_own_clients_slug(
+    app: Flask, client: FlaskClient, world: World
+) -> None:
+    with tenancy.only(world.beta.id):
+        tickets.set_status(world.beta_ticket, Status.RESOLVED)
+        jobs.commit()
+        token = satisfaction.survey_of(world.beta_ticket).token
+    rules = [rule for rule in app.url_map.iter_rules() if rule.endpoint.startswith("rating.")]
+    assert {rule.endpoint for rule in rules} == {"rating.page", "rating.rate"}
+    values = {"slug": world.alpha.slug, "token": token, "rating": 5}
+    for rule in rules:
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            path = _url(rule, values)
+            data = {"csrf_token": csrf_token(client, f"/t/{world.alpha.slug}/help"), "rating": "5"}
+            response = client.open(path, method=method, data=data)
+            assert response.status_code == 404, f"{method} {path}: {response.status_code}"
+    with tenancy.only(world.beta.id):
+        assert satisfaction.survey_of(world.beta_ticket).answered_at is None
+    assert client.get(f"/t/{world.beta.slug}/rate/{token}/5").status_code == 200

@@ -6,10 +6,21 @@ from flask import Blueprint, Flask
 
 
 def init_app(app: Flask) -> None:
-    # Importing `models` and `intake` registers the models and jobs.
-    from tickets import api, calls_api, contacts_api, intake, labels, macros_api, models  # noqa: F401
+    # Importing `models` and `intake` registers the models and jobs; `satisfaction` listens for
+    # resolved tickets (the survey).
+    from tickets import (  # noqa: F401
+        api,
+        calls_api,
+        contacts_api,
+        intake,
+        labels,
+        macros_api,
+        models,
+        satisfaction,
+        satisfaction_views,
+    )
 
-    for blueprint in (api.bp, contacts_api.bp, calls_api.bp, macros_api.bp):
+    for blueprint in (api.bp, contacts_api.bp, calls_api.bp, macros_api.bp, satisfaction_views.bp):
         app.register_blueprint(blueprint)
     # The e-mail templates (acknowledgements) live in tickets/templates.
     app.register_blueprint(Blueprint("tickets", __name__, template_folder="templates"))
@@ -27,4 +38,5 @@ def init_app(app: Flask) -> None:
         time_source_label=lambda key: labels.label(labels.TIME_SOURCE, key),
         inbound_status_label=lambda key: labels.label(labels.INBOUND_STATUS, key),
         inbound_outcome_label=lambda key: labels.label(labels.INBOUND_OUTCOME, key),
+        rating_label=lambda value: str(labels.RATING.get(value, value)),
     )

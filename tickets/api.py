@@ -22,9 +22,18 @@ from core.auth.roles import PROVIDER_ROLES
 from core.errors import Conflict, NotFound, ServiceError, ValidationFailed
 from core.extensions import db
 from tenants.models import Tenant
-from tickets import intake, timetrack
+from tickets import intake, satisfaction, timetrack
 from tickets import services as tickets
-from tickets.models import Category, Channel, Message, Priority, Status, Ticket, TimeEntry
+from tickets.models import (
+    Category,
+    Channel,
+    Message,
+    Priority,
+    SatisfactionSurvey,
+    Status,
+    Ticket,
+    TimeEntry,
+)
 
 bp = Blueprint("tickets_api", __name__, url_prefix="/api/v1/tickets")
 STAFF = tuple(PROVIDER_ROLES)
@@ -84,6 +93,12 @@ def listed(items: list[Any], serialize: Callable[[Any], Mapping[str, Any]]) -> d
     return {"data": [serialize(item) for item in items], "next_cursor": None}
 
 
+class SatisfactionOut(BaseModel):
+    rating: int = Field(ge=1, le=5, description="1 = very dissatisfied ... 5 = very satisfied")
+    comment: str | None
+    answered_at: datetime
+
+
 class TicketOut(BaseModel):
     id: int
     tenant_id: int
@@ -112,6 +127,27 @@ class TicketOut(BaseModel):
     resolution_due_at: datetime | None
     due_at: datetime | None
     sla_paused_at: datetime | None
+    satisfaction: SatisfactionOut | None = Field(
+        default=None, description="The customer's answer to the satisfaction survey; null until answered."
+    )
+
+
+def ticket_out(ticket: Ticket, survey: SatisfactionSurvey | None = None) -> dict[str, Any]:
+    """A ticket as the API shows it, with the customer's rating once they answered."""
+    out = TicketOut.model_validate(ticket, from_attributes=True)
+    if survey is not None and survey.answered_at is not None:
+        out.satisfaction = SatisfactionOut.model_validate(survey, from_attributes=True)
+    return out.model_dump(mode="json")
+
+
+def tickets_out(rows: list[Ticket]) -> Callable[[Ticket], dict[str, Any]]:
+    """`ticket_out` for a page of tickets, their surveys read in one query."""
+    answered = satisfaction.answered_of(rows)
+    return lambda ticket: ticket_out(ticket, answered.get(ticket.id))
+
+
+def one_ticket_out(ticket: Ticket) -> dict[str, Any]:
+    return ticket_out(ticket, satisfaction.survey_of(ticket))
 
 
 class MessageOut(BaseModel):
@@ -213,7 +249,8 @@ def list_tickets() -> dict[str, Any]:
     tenant_id = tenant_filter()
     if tenant_id is not None:
         query = query.where(Ticket.tenant_id == tenant_id)
-    return page(list(db.session.scalars(query)), limit, lambda t: {"id": t.id}, lambda t: dump(TicketOut, t))
+    rows = list(db.session.scalars(query))
+    return page(rows, limit, lambda t: {"id": t.id}, tickets_out(rows[:limit]))
 
 
 @endpoint(
@@ -262,7 +299,7 @@ def create_ticket(body: TicketIn) -> dict[str, Any]:
     roles=STAFF,
 )
 def get_ticket(ticket_id: int) -> dict[str, Any]:
-    return dump(TicketOut, tickets.get_ticket(ticket_id))
+    return one_ticket_out(tickets.get_ticket(ticket_id))
 
 
 @endpoint(
@@ -298,7 +335,7 @@ def patch_ticket(ticket_id: int, body: TicketPatch) -> dict[str, Any]:
             # A parent of another client the caller also serves is as unknown as a foreign one.
             raise ApiError(404, "not_found", _("Not found."), {"parent_id": _("Not found.")}) from None
     db.session.flush()
-    return dump(TicketOut, ticket)
+    return one_ticket_out(ticket)
 
 
 @endpoint(

@@ -15,7 +15,16 @@ from core import audit
 from core.api import ApiError, Schema, cursor_id, dump, endpoint, page, page_params
 from core.extensions import db
 from tickets import contacts, organizations
-from tickets.api import STAFF, TicketOut, fields_renamed, found, listed, tenant_filter, tenant_in_scope
+from tickets.api import (
+    STAFF,
+    TicketOut,
+    fields_renamed,
+    found,
+    listed,
+    tenant_filter,
+    tenant_in_scope,
+    tickets_out,
+)
 from tickets.models import Contact
 
 bp = Blueprint("contacts_api", __name__, url_prefix="/api/v1")
@@ -169,7 +178,8 @@ def patch_contact(contact_id: int, body: ContactPatch) -> dict[str, Any]:
     roles=STAFF,
 )
 def contact_tickets(contact_id: int) -> dict[str, Any]:
-    return listed(contacts.tickets_of(contacts.get(contact_id)), lambda t: dump(TicketOut, t))
+    rows = contacts.tickets_of(contacts.get(contact_id))
+    return listed(rows, tickets_out(rows))
 
 
 @endpoint(

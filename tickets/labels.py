@@ -78,6 +78,8 @@ EVENT = {
     "team_mail": _l("the team answered by e-mail"),
     "sla_warning": _l("SLA target close"),
     "sla_breach": _l("SLA target missed"),
+    "satisfaction_sent": _l("satisfaction survey sent"),
+    "satisfaction": _l("customer rated the help"),
 }
 INBOUND_STATUS = {
     "received": _l("Waiting"),
@@ -93,6 +95,14 @@ INBOUND_OUTCOME = {
     "bounce": _l("bounce, added to its ticket"),
     "bounce_unmatched": _l("bounce for no known ticket"),
     "loop": _l("our own mail came back"),
+}
+# The satisfaction survey's scale (tickets.satisfaction), by its value.
+RATING = {
+    1: _l("Very dissatisfied"),
+    2: _l("Dissatisfied"),
+    3: _l("Neither satisfied nor dissatisfied"),
+    4: _l("Satisfied"),
+    5: _l("Very satisfied"),
 }
 PRESENCE = {"available": _l("Available"), "busy": _l("Busy"), "offline": _l("Offline")}
 TIME_SOURCE = {"manual": _l("by hand"), "timer": _l("timer"), "call": _l("call")}

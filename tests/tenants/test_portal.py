@@ -258,7 +258,10 @@ def test_resolving_with_the_answer_to_the_customer_and_a_draft_article(
     )
     assert response.status_code == 302
     assert "/kb/" in response.headers["Location"]
-    assert "Die doppelte Buchung ist storniert." in smtp_to.messages[-1].get_body(("plain",)).get_content()
+    # The last mail but the satisfaction survey, which follows the answer.
+    answer, survey = (m.get_body(("plain",)).get_content() for m in smtp_to.messages[-2:])
+    assert "Die doppelte Buchung ist storniert." in answer
+    assert "/rate/" in survey
     assert _reload(world, Ticket, desk.ticket.id).status == "resolved"
     with tenancy.only(world.alpha.id):
         assert db.session.scalar(select(Article).where(Article.source_ticket_id == desk.ticket.id))
@@ -276,7 +279,9 @@ def test_resolving_for_the_desk_only_sends_the_customer_the_resolved_notice_in_t
     response = _post(client, desk.ticket.id, "resolve", answer="Refund booked, internal ref 77.")
     assert response.status_code == 302
     assert response.headers["Location"].endswith("/portal/")
-    body = smtp_to.messages[-1].get_body(("plain",)).get_content()
+    # The last mail but the satisfaction survey, which follows the notice.
+    body = smtp_to.messages[-2].get_body(("plain",)).get_content()
+    assert "/rate/" in smtp_to.messages[-1].get_body(("plain",)).get_content()
     assert "has been resolved by our specialists" in body
     assert "internal ref 77" not in body
     with tenancy.only(world.alpha.id):
