@@ -11,6 +11,7 @@ here = Path(__file__).resolve().parent
 ARGS = {
     "chat.py": ["--chats", "50", "--seconds", "10", "--warmup", "3"],
     "invoice_run.py": ["--tenants", "100", "--rows", "200000"],
+    "reports.py": ["--tickets", "200000", "--others", "20000"],
 }
 status = 0
 for script in sorted(here.glob("*.py")):

@@ -12,6 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+import orjson
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_INSTANCE = REPO_ROOT / "instance"
 LANGUAGES = ("en", "de", "fr", "it")
@@ -58,7 +60,8 @@ def load(env: Mapping[str, str] | None = None, **overrides: object) -> dict[str,
         "SECRET_KEY": env.get("SECRET_KEY") or _secret_key(instance),
         "SQLALCHEMY_DATABASE_URI": database_url,
         "MIGRATE_DATABASE_URL": _sqlalchemy_url(env.get("MIGRATE_DATABASE_URL") or database_url),
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # orjson decodes JSON columns (the reports' histograms) about twice as fast as json.
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, "json_deserializer": orjson.loads},
         "REDIS_URL": redis_url,
         "JOBS_INLINE": redis_url is None,
         "SMTP_HOST": env.get("SMTP_HOST") or None,

@@ -6,7 +6,7 @@ import click
 from flask.cli import with_appcontext
 
 from core import jobs
-from demo import billing, data, escalations, staffing
+from demo import billing, data, escalations, history, staffing
 from demo import sla as demo_sla
 
 group = click.Group("demo", help="Demo data.")
@@ -29,6 +29,10 @@ def load() -> None:
     jobs.commit()
     billing.seed(by_slug)  # after the calendars: last month's usage is out of hours by them
     jobs.commit()
+    made = history.seed(by_slug)  # four months of tickets for the dashboards, and their rollups
+    jobs.commit()
+    for slug, count in made.items():
+        click.echo(f"History: {count} tickets over {history.DAYS} days for {slug}")
     click.echo("")
     click.echo(f"Demo accounts (password for all: {data.DEMO_PASSWORD})")
     click.echo(f"  {'e-mail':<32} {'role':<15} tenant")

@@ -34,6 +34,9 @@ ALL = "all"
 # The duration histograms a row keeps: first response, resolution, team acknowledge and team
 # resolution, each in calendar and in business time.
 HISTOGRAMS = ("frt_cal", "frt_biz", "res_cal", "res_biz", "ack_cal", "ack_biz", "fix_cal", "fix_biz")
+# Rows that keep histograms: the days in total and the client teams (their times are shown);
+# per channel, language, category and agent only counters are read, so none are kept there.
+HISTOGRAM_DIMENSIONS = (ALL, "team")
 
 
 @dataclass(frozen=True)
@@ -92,13 +95,13 @@ class Collector:
         self.filters = filters or Filters()
         self.rows: Rows = {}
 
-    def _rows(self, day: date, dims: dict[str, str]) -> Iterator[Row]:
+    def _rows(self, day: date, dims: dict[str, str]) -> Iterator[tuple[str, Row]]:
         keys = [(ALL, "")] + [(dim, dims[dim]) for dim in DIMENSIONS if dims.get(dim)]
         for dim, key in keys:
             found = self.rows.get((self.tenant_id, day, dim, key))
             if found is None:
                 found = self.rows[(self.tenant_id, day, dim, key)] = Row()
-            yield found
+            yield dim, found
 
     def event(
         self,
@@ -113,11 +116,12 @@ class Collector:
         if not self.filters.matches(dims):
             return
         local = at.astimezone(self.zone)
-        for row in self._rows(local.date(), dims):
+        for dim, row in self._rows(local.date(), dims):
             for name, value in counts.items():
                 row.counters[name] += value
-            for name, seconds in (durations or {}).items():
-                histogram.add(row.hist.setdefault(name, {}), seconds)
+            if dim in HISTOGRAM_DIMENSIONS:
+                for name, seconds in (durations or {}).items():
+                    histogram.add(row.hist.setdefault(name, {}), seconds)
             if hour:
                 row.hours[local.hour] += 1
             if rating is not None and 1 <= rating <= 5:

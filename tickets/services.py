@@ -550,7 +550,11 @@ def inbox(flt: InboxFilter, *, limit: int = 50, offset: int = 0) -> list[tuple[T
         query = query.where(Ticket.status == flt.status) if flt.status else query.where(text(OPEN_PREDICATE))
         if flt.tenant_id is not None:
             query = query.where(Ticket.tenant_id == flt.tenant_id)
-        query = query.order_by(Ticket.due_at.is_(None), Ticket.due_at, Ticket.id).limit(limit).offset(offset)
+        if flt.status and flt.status not in OPEN_VALUES:  # resolved, closed: no clock runs, newest first
+            query = query.order_by(Ticket.updated_at.desc(), Ticket.id.desc())
+        else:
+            query = query.order_by(Ticket.due_at.is_(None), Ticket.due_at, Ticket.id)
+        query = query.limit(limit).offset(offset)
         rows = list(db.session.scalars(query))
     # Tenants separately: a join makes the planner misjudge the row count under row-level security.
     tenant_set = {ticket.tenant_id for ticket in rows}

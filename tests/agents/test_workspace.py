@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from flask.testing import FlaskClient
 
 from core import jobs, tenancy
+from core.models_base import utcnow
 from tests.conftest import csrf_token, sign_in
 from tests.factories import World, make_ticket
 
@@ -29,6 +32,19 @@ def test_inbox_filters_by_client_and_language(client: FlaskClient, world: World)
     page = client.get("/agent/?language=fr").get_data(as_text=True)
     assert "BETA-" in page
     assert "ALPHA-" not in page
+
+
+def test_resolved_filter_lists_the_latest_resolved_first(client: FlaskClient, world: World) -> None:
+    with tenancy.system_scope():
+        older = make_ticket(world.alpha, "Solved long ago", key="older")
+        newer = make_ticket(world.alpha, "Solved just now", key="newer")
+        for ticket, days in ((older, 30), (newer, 0)):
+            ticket.status = "resolved"
+            ticket.updated_at = utcnow() - timedelta(days=days)
+        jobs.commit()
+    sign_in(client, "agent.alpha@provider.example")
+    page = client.get("/agent/?status=resolved").get_data(as_text=True)
+    assert page.index("Solved just now") < page.index("Solved long ago")
 
 
 def test_ticket_view_shows_the_clients_script_in_the_tickets_language(
