@@ -229,19 +229,35 @@ def _created(out: Collector, tenant_id: int, start: datetime, end: datetime, fil
         out.event(t.created_at, _ticket_dims(t), {"created": 1}, hour=True)
 
 
+def _stopped(
+    counts: dict[str, int],
+    clock: str,
+    hist: str,
+    start: datetime,
+    at: datetime,
+    due: datetime | None,
+    schedule: Schedule | None,
+) -> dict[str, float]:
+    """A clock that stopped at `at`: counted against its due time (if it had one), and its
+    duration from `start` in calendar and business time."""
+    if due is not None:
+        counts[f"{clock}_due"] = 1
+        counts[f"{clock}_met"] = int(at <= due)
+    return {
+        f"{hist}_cal": (at - start).total_seconds(),
+        f"{hist}_biz": business_seconds_between(schedule, start, at),
+    }
+
+
 def _answered(
     out: Collector, calendars: _Calendars, tenant_id: int, start: datetime, end: datetime, filters: Filters
 ) -> None:
     for t in _tickets(tenant_id, Ticket.first_response_at, start, end, filters):
         counts = {"first_responses": 1}
-        if t.first_response_due_at is not None:
-            counts["fr_due"] = 1
-            counts["fr_met"] = int(t.first_response_at <= t.first_response_due_at)
         schedule = calendars.of_policy(t.sla_policy_id)
-        durations = {
-            "frt_cal": (t.first_response_at - t.created_at).total_seconds(),
-            "frt_biz": business_seconds_between(schedule, t.created_at, t.first_response_at),
-        }
+        durations = _stopped(
+            counts, "fr", "frt", t.created_at, t.first_response_at, t.first_response_due_at, schedule
+        )
         out.event(t.first_response_at, _ticket_dims(t), counts, durations)
 
 
@@ -259,14 +275,8 @@ def _resolved(
             "kb_resolved": int(t.kb_resolution),
             "handle_seconds": int(t.time_spent_seconds or 0),
         }
-        if t.resolution_due_at is not None:
-            counts["res_due"] = 1
-            counts["res_met"] = int(t.resolved_at <= t.resolution_due_at)
         schedule = calendars.of_policy(t.sla_policy_id)
-        durations = {
-            "res_cal": (t.resolved_at - t.created_at).total_seconds(),
-            "res_biz": business_seconds_between(schedule, t.created_at, t.resolved_at),
-        }
+        durations = _stopped(counts, "res", "res", t.created_at, t.resolved_at, t.resolution_due_at, schedule)
         out.event(t.resolved_at, _ticket_dims(t), counts, durations)
 
 
@@ -330,13 +340,8 @@ def _escalation_event(
     assert at is not None  # noqa: S101 - the query selected on it
     prefix = "ack" if kind == "acknowledged" else "fix"
     counts = {"esc_acked" if kind == "acknowledged" else "esc_resolved": 1}
-    if due is not None:
-        counts[f"{prefix}_due"] = 1
-        counts[f"{prefix}_met"] = int(at <= due)
-    durations = {
-        f"{prefix}_cal": (at - esc.created_at).total_seconds(),
-        f"{prefix}_biz": business_seconds_between(calendars.of_team(esc.team_id), esc.created_at, at),
-    }
+    schedule = calendars.of_team(esc.team_id)
+    durations = _stopped(counts, prefix, prefix, esc.created_at, at, due, schedule)
     out.event(at, dims, counts, durations)
 
 
