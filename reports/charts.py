@@ -180,7 +180,8 @@ def hbars(
     """Horizontal bars, one per item, each labelled with its name and its value."""
     row, top = 26, 8
     height = top * 2 + row * max(len(items), 1)
-    label_w = min(max((len(label) for label, _value in items), default=4) * 7 + 12, 190)
+    # About 8 px per character at the chart font; long category names in German need the room.
+    label_w = min(max((len(label) for label, _value in items), default=4) * 8 + 12, 260)
     value_w = 50
     bar_space = WIDTH - label_w - value_w
     most = max((value for _label, value in items), default=0) or 1
