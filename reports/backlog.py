@@ -15,7 +15,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import case, func, select, text
 
 from core.extensions import db
-from reports.facts import Filters, _ticket_filter
+from reports.facts import Filters, ticket_filter
 from tickets.models import OPEN_PREDICATE, Ticket
 
 # Age buckets: (key, label, upper bound of the age); the last one is open-ended.
@@ -72,7 +72,7 @@ def by_client_and_language(
     )
     rows = []
     for tenant_id, language, count, unassigned, *counts in db.session.execute(
-        _ticket_filter(query, filters or Filters())
+        ticket_filter(query, filters or Filters())
     ):
         cumulative = [int(n or 0) for n in counts] + [int(count)]
         buckets = [cumulative[0]] + [b - a for a, b in zip(cumulative, cumulative[1:], strict=False)]

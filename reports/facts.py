@@ -165,7 +165,7 @@ def _ticket_dims(row: Any) -> dict[str, str]:
     }
 
 
-def _ticket_filter(query: Select[Any], filters: Filters) -> Select[Any]:
+def ticket_filter(query: Select[Any], filters: Filters) -> Select[Any]:
     columns = {
         "channel": Ticket.channel,
         "language": Ticket.language,
@@ -205,7 +205,7 @@ def _tickets(tenant_id: int, column: Any, start: datetime, end: datetime, filter
         Ticket.sla_policy_id,
         top_level.label("top_escalation"),
     ).where(Ticket.tenant_id == tenant_id, Ticket.merged_into_id.is_(None), column >= start, column < end)
-    return db.session.execute(_ticket_filter(query, filters)).all()
+    return db.session.execute(ticket_filter(query, filters)).all()
 
 
 def collect(tenant: Tenant, first: date, last: date, filters: Filters | None = None) -> Rows:
@@ -364,7 +364,7 @@ def _surveys(out: Collector, tenant_id: int, start: datetime, end: datetime, fil
             SatisfactionSurvey.rating.is_not(None),
         )
     )
-    for row in db.session.execute(_ticket_filter(query, filters)):
+    for row in db.session.execute(ticket_filter(query, filters)):
         counts = {"csat_count": 1, "csat_sum": row.rating, "csat_good": int(row.rating >= 4)}
         out.event(row.answered_at, _ticket_dims(row), counts, rating=row.rating)
 

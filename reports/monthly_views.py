@@ -20,7 +20,7 @@ from core.auth.access import roles_required
 from core.auth.roles import Role
 from core.errors import NotFound
 from core.extensions import db
-from reports import monthly, monthly_pdf
+from reports import monthly, monthly_pdf, params
 from reports.models import MonthlyReport
 from reports.monthly_present import MonthlyView, present
 from tenants import services as tenants
@@ -32,17 +32,10 @@ readers = roles_required(Role.CLIENT_ADMIN, Role.PROVIDER_ADMIN)
 
 def chosen_tenant(raw: str | None) -> Tenant | None:
     """The client admin's own client (naming another is a 404); for a provider admin the one in
-    `tenant`, or None when none is named."""
-    raw = (raw or "").strip()
-    if current_user.role == Role.CLIENT_ADMIN.value:
-        if raw and raw != str(current_user.tenant_id):
-            raise NotFound(_("Not found."))
-        return tenants.get_tenant(current_user.tenant_id or 0)
-    if not raw:
+    `tenant`, or None when none is named (the index then lists the clients)."""
+    if current_user.role != Role.CLIENT_ADMIN.value and not (raw or "").strip():
         return None
-    if not raw.isdigit() or len(raw) > 9:
-        raise NotFound(_("Not found."))
-    return tenants.get_tenant(int(raw))
+    return params.portal_tenant(current_user, raw)
 
 
 def report_month(tenant: Tenant, text: str) -> date:
@@ -58,10 +51,7 @@ def _where(tenant: Tenant) -> dict[str, int]:
 
 
 def _required_tenant() -> Tenant:
-    tenant = chosen_tenant(request.args.get("tenant"))
-    if tenant is None:
-        raise NotFound(_("Choose a client first."))
-    return tenant
+    return params.portal_tenant(current_user, request.args.get("tenant"))
 
 
 def _view(tenant: Tenant, month: date) -> MonthlyView:

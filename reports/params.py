@@ -13,10 +13,11 @@ from sqlalchemy import select
 
 from core.auth.models import User
 from core.auth.roles import Role, assigned_tenant_ids
-from core.errors import PermissionDenied, ValidationFailed
+from core.errors import NotFound, PermissionDenied, ValidationFailed
 from core.extensions import db
 from reports.facts import Filters
 from reports.metrics import Query
+from tenants import services as tenants
 from tenants.models import Tenant
 from tickets.models import Category, Channel
 
@@ -43,6 +44,15 @@ def reportable_tenant_ids(user: User) -> list[int]:
     if role is Role.CLIENT_ADMIN and user.tenant_id:
         return [user.tenant_id]
     raise PermissionDenied()
+
+
+def portal_tenant(user: User, raw: str | None) -> Tenant:
+    """The client of a portal report page named by `?tenant=` (tenants.services.portal_tenant);
+    anything but an id there is a 404."""
+    raw = (raw or "").strip()
+    if raw and (not raw.isdigit() or len(raw) > 9):
+        raise NotFound(_l("Not found."))
+    return tenants.portal_tenant(user, int(raw) if raw else None)
 
 
 def preset_range(preset: str, today: date) -> tuple[date, date]:

@@ -10,18 +10,15 @@ from __future__ import annotations
 
 from flask import Blueprint, request
 from flask_babel import get_locale
-from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 
 from core.auth.access import roles_required
 from core.auth.roles import Role
-from core.errors import NotFound
 from knowledge import gaps
+from reports import params
 from reports.views import page
-from tenants import services as tenants
-from tenants.models import Tenant
 
 bp = Blueprint("reports_portal", __name__, url_prefix="/portal/reports", template_folder="templates")
 readers = roles_required(Role.CLIENT_ADMIN, Role.PROVIDER_ADMIN)
@@ -29,21 +26,10 @@ GAP_PERIODS = (7, 30, 90, 365)
 GAP_ROWS = 5
 
 
-def _tenant() -> Tenant:
-    raw = request.args.get("tenant", "").strip()
-    if current_user.role == Role.CLIENT_ADMIN.value:
-        if raw and raw != str(current_user.tenant_id):
-            raise NotFound()
-        return tenants.get_tenant(current_user.tenant_id or 0)
-    if not raw.isdigit():
-        raise NotFound(_("Choose a client first."))
-    return tenants.get_tenant(int(raw))
-
-
 @bp.route("/")
 @readers
 def index() -> Response | str | tuple[str, int]:
-    tenant = _tenant()
+    tenant = params.portal_tenant(current_user, request.args.get("tenant"))
     # Agents are the provider's staff: the client's page neither names nor filters by them.
     args = MultiDict([(key, value) for key, value in request.args.items(multi=True) if key != "agent"])
     args["tenant"] = str(tenant.id)

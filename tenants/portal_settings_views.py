@@ -54,14 +54,7 @@ def _route(rule: str, **options: Any) -> Any:
 
 def _tenant() -> Tenant:
     """The client whose settings these are: the client admin's own, or the one in the URL."""
-    chosen = (request.view_args or {}).get("tenant_id")
-    if current_user.role == Role.CLIENT_ADMIN.value:
-        if chosen is not None and chosen != current_user.tenant_id:
-            raise NotFound(_("Not found."))
-        return tenants.get_tenant(current_user.tenant_id or 0)
-    if chosen is None:
-        raise NotFound(_("Choose a client first."))
-    return tenants.get_tenant(chosen)
+    return tenants.portal_tenant(current_user, (request.view_args or {}).get("tenant_id"))
 
 
 def where() -> dict[str, int]:

@@ -10,6 +10,8 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from core import audit, tenancy
+from core.auth.models import User
+from core.auth.roles import Role
 from core.auth.services import valid_timezone
 from core.errors import NotFound, ValidationFailed
 from core.extensions import db
@@ -231,6 +233,18 @@ def get_tenant(tenant_id: int) -> Tenant:
     if tenant is None:
         raise NotFound()
     return tenant
+
+
+def portal_tenant(user: User, chosen: int | None) -> Tenant:
+    """The client a portal page is about: a client admin's own (naming another is a 404), or for
+    a provider admin the one chosen (none chosen is a 404 that says so)."""
+    if user.role == Role.CLIENT_ADMIN.value:
+        if chosen is not None and chosen != user.tenant_id:
+            raise NotFound(_("Not found."))
+        return get_tenant(user.tenant_id or 0)
+    if chosen is None:
+        raise NotFound(_("Choose a client first."))
+    return get_tenant(chosen)
 
 
 def channels_of(tenant_id: int) -> list[TenantChannel]:
