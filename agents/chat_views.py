@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 from agents import services as agent_services
 from agents.views import bp, client_panel, workspace
-from channels import chat, chat_broker
+from channels import chat_broker, chat_ending, chat_feed, chat_lines, chat_queue, chat_sessions
 from channels.chat_models import ChatAuthor, ChatSession
 from channels.chat_stream import resume_from, sse, stream
 from core.api import error_response
@@ -45,7 +45,7 @@ def _tenant_names(ids: set[int]) -> dict[int, str]:
 @bp.route("/chats/<int:chat_id>")
 @workspace
 def chats(chat_id: int | None = None) -> str:
-    selected = chat.get(chat_id) if chat_id is not None else None
+    selected = chat_sessions.get(chat_id) if chat_id is not None else None
     context: dict[str, Any] = {}
     if selected is not None:
         tenant = db.session.get_one(Tenant, selected.tenant_id)
@@ -53,21 +53,21 @@ def chats(chat_id: int | None = None) -> str:
         contact = db.session.get(Contact, ticket.contact_id) if ticket and ticket.contact_id else None
         context = {
             **client_panel(tenant, selected.language),
-            "messages": [chat.as_json(m, selected) for m in chat.messages_after([selected.id])],
+            "messages": [chat_feed.as_json(m, selected) for m in chat_feed.messages_after([selected.id])],
             "ticket": ticket,
             "number": tickets.display_number(tenant, ticket) if ticket else None,
             "contact": contact,
             "mine": selected.agent_id == current_user.id,
             **_knowledge(selected, tenant, ticket),
         }
-    held = chat.held_by(current_user.id)
+    held = chat_queue.held_by(current_user.id)
     return render_template(
         "agents/chats.html",
         selected=selected,
         held=held,
         held_tenants=_tenant_names({s.tenant_id for s in held}),
         queue=_queue(current_user.id),
-        after=chat.last_message_id(),
+        after=chat_feed.last_message_id(),
         max_chars=current_app.config["CHAT_MAX_CHARS"],
         **context,
     )
@@ -77,7 +77,9 @@ def _knowledge(session: ChatSession, tenant: Tenant, ticket: Ticket | None) -> d
     """Articles for the chat's topic and what the visitor wrote, with answers ready to insert."""
     query = request.args.get("kbq", "").strip()[:200]
     if not query:
-        said = [m.body for m in chat.messages_after([session.id]) if m.author == ChatAuthor.VISITOR.value]
+        said = [
+            m.body for m in chat_feed.messages_after([session.id]) if m.author == ChatAuthor.VISITOR.value
+        ]
         query = " ".join([session.topic, *said[:3]])[:600]
     values = {
         "contact_name": session.visitor_name,
@@ -110,23 +112,23 @@ def chat_events() -> Response:
     """The console's stream: new lines of the agent's chats, the visitors' typing, the queue."""
     user_id = current_user.id
     tenant_ids = agent_services.assigned_tenant_ids(user_id)
-    after = resume_from() or chat.last_message_id()
+    after = resume_from() or chat_feed.last_message_id()
 
-    names: chat.Names = {}
-    # A cursor per chat (see `chat.agent_messages_after`) for the chats held now and any other
+    names: chat_feed.Names = {}
+    # A cursor per chat (see `chat_feed.agent_messages_after`) for the chats held now and any other
     # that sends a line; accepting a chat loads the console afresh, with a new stream.
-    chats = {session.id: after for session in chat.held_by(user_id)}
+    chats = {session.id: after for session in chat_queue.held_by(user_id)}
 
     def step(cursor: int, notes: list[dict[str, Any]]) -> tuple[list[str], int, bool]:
         chunks = []
-        messages = chat.agent_messages_after(user_id, cursor, chats)
-        for message, data in zip(messages, chat.as_json_many(messages, names), strict=True):
+        messages = chat_feed.agent_messages_after(user_id, cursor, chats)
+        for message, data in zip(messages, chat_feed.as_json_many(messages, names), strict=True):
             chunks.append(sse("message", data, message.id))
             chats[message.session_id] = message.id
             cursor = max(cursor, message.id)
         typing = [n for n in notes if n.get("type") == "typing" and n.get("who") == "visitor"]
         if typing:
-            held = {s.id for s in chat.held_by(user_id)}
+            held = {s.id for s in chat_queue.held_by(user_id)}
             for note in typing:
                 if note.get("session_id") in held:
                     chunks.append(sse("typing", {"session_id": note["session_id"], "who": "visitor"}))
@@ -144,7 +146,7 @@ def _queue(user_id: int) -> list[dict[str, Any]]:
     """The waiting chats offered to the agent, as the console shows them (also from the stream,
     where there is no request: the user is loaded afresh)."""
     user = db.session.get(User, user_id)
-    sessions = chat.queue_for(user) if user is not None else []
+    sessions = chat_queue.queue_for(user) if user is not None else []
     names = _tenant_names({s.tenant_id for s in sessions})
     return [
         {
@@ -162,9 +164,9 @@ def _queue(user_id: int) -> list[dict[str, Any]]:
 @bp.route("/chats/<int:chat_id>/accept", methods=["POST"])
 @workspace
 def chat_accept(chat_id: int) -> Response:
-    session = chat.get(chat_id)
+    session = chat_sessions.get(chat_id)
     try:
-        chat.accept(session, current_user)
+        chat_queue.accept(session, current_user)
     except (Conflict, PermissionDenied) as exc:
         flash(str(exc.message), "error")
         return redirect(url_for("agent.chats"))
@@ -172,7 +174,7 @@ def chat_accept(chat_id: int) -> Response:
 
 
 def _mine(chat_id: int) -> ChatSession:
-    return chat.get(chat_id)
+    return chat_sessions.get(chat_id)
 
 
 @bp.route("/chats/<int:chat_id>/messages", methods=["POST"])
@@ -183,10 +185,10 @@ def chat_post(chat_id: int) -> tuple[Response, int]:
     body = data.get("body") if isinstance(data, dict) else request.form.get("body")
     try:
         text = body if isinstance(body, str) else ""
-        message = chat.post(session, ChatAuthor.AGENT, text, user_id=current_user.id)
+        message = chat_lines.post(session, ChatAuthor.AGENT, text, user_id=current_user.id)
     except ServiceError as exc:
         return error_response(exc.status, exc.code, exc.message, exc.fields), exc.status
-    return jsonify(chat.as_json(message, session)), 201
+    return jsonify(chat_feed.as_json(message, session)), 201
 
 
 @bp.route("/chats/<int:chat_id>/typing", methods=["POST"])
@@ -194,7 +196,7 @@ def chat_post(chat_id: int) -> tuple[Response, int]:
 def chat_typing(chat_id: int) -> tuple[str, int]:
     session = _mine(chat_id)
     if session.agent_id == current_user.id:
-        chat.typing(session, ChatAuthor.AGENT)
+        chat_lines.typing(session, ChatAuthor.AGENT)
     return "", 204
 
 
@@ -203,7 +205,7 @@ def chat_typing(chat_id: int) -> tuple[str, int]:
 def chat_end(chat_id: int) -> Response:
     session = _mine(chat_id)
     try:
-        ticket = chat.end(session, "agent", user_id=current_user.id)
+        ticket = chat_ending.end(session, "agent", user_id=current_user.id)
     except PermissionDenied as exc:
         flash(str(exc.message), "error")
         return redirect(url_for("agent.chats", chat_id=chat_id))
@@ -219,7 +221,7 @@ def chat_escalate(chat_id: int) -> Response:
     session = _mine(chat_id)
     try:
         reason = request.form.get("reason", "")
-        ticket = chat.end_for_escalation(session, current_user.id, reason)
+        ticket = chat_ending.end_for_escalation(session, current_user.id, reason)
     except (ValidationFailed, Conflict, PermissionDenied) as exc:
         for message in exc.fields.values() or [exc.message]:
             flash(str(message), "error")

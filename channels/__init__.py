@@ -9,10 +9,11 @@ from core.cli import EMBEDDED
 
 def init_app(app: Flask) -> None:
     # Importing `models`, `mail_inbound` and `mail_imap` registers the mailbox model, the e-mail
-    # processor, the IMAP poll job and its sweep; `chat` registers the idle sweep.
+    # processor, the IMAP poll job and its sweep; `chat_ending` registers the idle sweep.
     from channels import (  # noqa: F401
-        chat,
+        chat_ending,
         chat_models,
+        chat_sessions,
         chat_views,
         cli,
         hooks,
@@ -25,7 +26,7 @@ def init_app(app: Flask) -> None:
     from core.extensions import csrf
     from tickets.labels import label
 
-    app.jinja_env.globals["chat_status_label"] = lambda key: label(chat.STATUS_LABELS, key)
+    app.jinja_env.globals["chat_status_label"] = lambda key: label(chat_sessions.STATUS_LABELS, key)
 
     app.register_blueprint(webform.bp)
     app.register_blueprint(hooks.bp)

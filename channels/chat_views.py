@@ -26,7 +26,16 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from werkzeug.exceptions import HTTPException
 
-from channels import chat, chat_broker
+from channels import (
+    chat_broker,
+    chat_ending,
+    chat_feed,
+    chat_lines,
+    chat_queue,
+    chat_sessions,
+    chat_start,
+    chat_transcript,
+)
 from channels.chat_models import ChatAuthor, ChatSession
 from channels.chat_stream import resume_from, sse, stream
 from core.api import error_response
@@ -49,7 +58,7 @@ def _pop_key(endpoint: str | None, values: dict[str, Any] | None) -> None:
 def _enter() -> None:
     """The key names the tenant; everything after runs in that tenant's scope only. (A before-
     request hook of the blueprint: it runs after the boundary has reset the scope.)"""
-    tenant_id = chat.tenant_for_key(g.chat_key)
+    tenant_id = chat_sessions.tenant_for_key(g.chat_key)
     enter_tenant(tenant_id)
     tenant = db.session.get_one(Tenant, tenant_id)
     g.chat_tenant = tenant
@@ -94,7 +103,7 @@ def _http_error(exc: HTTPException) -> tuple[Response, int]:
 def _body() -> dict[str, Any]:
     """The JSON body, allow-listed field by field by each view; too big is a clear 413."""
     if (request.content_length or 0) > 4 * int(current_app.config["CHAT_MAX_CHARS"]) + 4096:
-        raise chat.MessageTooLong(_("The request body is too large."))
+        raise chat_lines.MessageTooLong(_("The request body is too large."))
     data = request.get_json(silent=True)
     if not isinstance(data, dict):
         raise ValidationFailed(_("Send a JSON object."))
@@ -107,7 +116,7 @@ def _text(data: dict[str, Any], name: str) -> str:
 
 
 def _session(token: str) -> ChatSession:
-    return chat.for_visitor(token)
+    return chat_sessions.for_visitor(token)
 
 
 # --- the widget --------------------------------------------------------------------------------
@@ -172,14 +181,14 @@ def loader() -> Response:
 def config() -> Response:
     """Which languages have an agent online now."""
     tenant: Tenant = g.chat_tenant
-    online = chat.online_languages(tenant)
+    online = chat_queue.online_languages(tenant)
     return jsonify(
         {"languages": [{"code": c, "name": language_name(c), "online": online[c]} for c in tenant.languages]}
     )
 
 
-def _start_data(data: dict[str, Any]) -> chat.StartChat:
-    return chat.StartChat(
+def _start_data(data: dict[str, Any]) -> chat_start.StartChat:
+    return chat_start.StartChat(
         name=_text(data, "name"),
         email=_text(data, "email") or None,
         language=_text(data, "language"),
@@ -192,48 +201,48 @@ def _start_data(data: dict[str, Any]) -> chat.StartChat:
 @bp.route("/start", methods=["POST"])
 @visitor_limit
 def start() -> tuple[Response, int]:
-    session = chat.start(g.chat_tenant, _start_data(_body()))
-    return jsonify({"token": session.token, "session": chat.session_json(session)}), 201
+    session = chat_start.start(g.chat_tenant, _start_data(_body()))
+    return jsonify({"token": session.token, "session": chat_sessions.session_json(session)}), 201
 
 
 @bp.route("/offline", methods=["POST"])
 @visitor_limit
 def leave_message() -> tuple[Response, int]:
-    session = chat.leave_message(g.chat_tenant, _start_data(_body()))
-    return jsonify({"session": chat.session_json(session)}), 201
+    session = chat_start.leave_message(g.chat_tenant, _start_data(_body()))
+    return jsonify({"session": chat_sessions.session_json(session)}), 201
 
 
 @bp.route("/s/<token>")
 def state(token: str) -> Response:
     session = _session(token)
-    return jsonify({"session": chat.session_json(session), "email": bool(session.visitor_email)})
+    return jsonify({"session": chat_sessions.session_json(session), "email": bool(session.visitor_email)})
 
 
 @bp.route("/s/<token>/messages", methods=["POST"])
 @visitor_limit
 def post(token: str) -> tuple[Response, int]:
     session = _session(token)
-    message = chat.post(session, ChatAuthor.VISITOR, _text(_body(), "body"))
-    return jsonify(chat.as_json(message, session)), 201
+    message = chat_lines.post(session, ChatAuthor.VISITOR, _text(_body(), "body"))
+    return jsonify(chat_feed.as_json(message, session)), 201
 
 
 @bp.route("/s/<token>/typing", methods=["POST"])
 def typing(token: str) -> tuple[str, int]:
-    chat.typing(_session(token), ChatAuthor.VISITOR)
+    chat_lines.typing(_session(token), ChatAuthor.VISITOR)
     return "", 204
 
 
 @bp.route("/s/<token>/end", methods=["POST"])
 def end(token: str) -> Response:
     session = _session(token)
-    chat.end(session, "visitor")
-    return jsonify({"session": chat.session_json(session)})
+    chat_ending.end(session, "visitor")
+    return jsonify({"session": chat_sessions.session_json(session)})
 
 
 @bp.route("/s/<token>/transcript", methods=["POST"])
 def transcript(token: str) -> Response:
     session = _session(token)
-    chat.request_transcript(session)
+    chat_transcript.request_transcript(session)
     return jsonify({"requested": True, "sent": session.transcript_sent_at is not None})
 
 
@@ -242,19 +251,19 @@ def events(token: str) -> Response:
     """The visitor's stream: the chat's messages (id = message id) and the agent's typing."""
     session = _session(token)
     session_id, after, was_open = session.id, resume_from(), session.is_open
-    if not was_open and not chat.messages_after([session_id], after, limit=1):
+    if not was_open and not chat_feed.messages_after([session_id], after, limit=1):
         # Over and nothing missed: 204 tells EventSource to stop reconnecting.
         return Response(status=204)
-    names: chat.Names = {("session", session_id): session.visitor_name}
+    names: chat_feed.Names = {("session", session_id): session.visitor_name}
 
     def step(cursor: int, notes: list[dict[str, Any]]) -> tuple[list[str], int, bool]:
         # One query per wake-up (and one for an agent's name, once): the chat's end is its
-        # "ended" line (`chat.end` always adds it), so the session row is not read again; a
+        # "ended" line (`chat_ending.end` always adds it), so the session row is not read again; a
         # chat already over when the stream opened ends it after what was missed.
         chunks = []
         done = not was_open
-        messages = chat.messages_after([session_id], cursor)
-        for message, data in zip(messages, chat.as_json_many(messages, names), strict=True):
+        messages = chat_feed.messages_after([session_id], cursor)
+        for message, data in zip(messages, chat_feed.as_json_many(messages, names), strict=True):
             chunks.append(sse("message", data, message.id))
             cursor = message.id
             done = done or message.event == "ended"

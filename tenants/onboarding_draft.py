@@ -19,7 +19,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from billing import plans
-from channels.chat import KEY_RE
+from channels.chat_sessions import KEY_RE
 from core.auth.models import User
 from core.auth.roles import Role
 from core.auth.services import find_by_email

@@ -15,7 +15,7 @@ from billing import usage
 from billing.invoice_run import lines_of, run_month
 from billing.invoices import finalize
 from billing.models import Invoice, UsageEvent, UsageKind
-from channels import chat
+from channels import chat_ending, chat_queue, chat_start
 from core import jobs
 from core.errors import NotFound, ValidationFailed
 from core.extensions import db
@@ -139,11 +139,11 @@ def online(world: World, system: None) -> World:
 
 def test_an_accepted_chat_is_billed_from_acceptance_to_its_end(online: World) -> None:
     world = online
-    session = chat.start(world.alpha, chat.StartChat("Eva", None, "de", "Geschirrspüler"))
+    session = chat_start.start(world.alpha, chat_start.StartChat("Eva", None, "de", "Geschirrspüler"))
     accepted = datetime.now(UTC) - timedelta(minutes=10)
-    chat.accept(session, world.agent_alpha, now=accepted)
-    chat.end(session, "agent", user_id=world.agent_alpha.id, now=accepted + timedelta(seconds=425))
-    chat.end(session, "agent", user_id=world.agent_alpha.id)  # ending twice bills nothing more
+    chat_queue.accept(session, world.agent_alpha, now=accepted)
+    chat_ending.end(session, "agent", user_id=world.agent_alpha.id, now=accepted + timedelta(seconds=425))
+    chat_ending.end(session, "agent", user_id=world.agent_alpha.id)  # ending twice bills nothing more
     [event] = rows(world.alpha.id, UsageKind.CHAT)
     assert (event.key, event.quantity, event.language) == (f"chat:{session.id}", 425, "de")
     assert event.occurred_at == accepted
@@ -151,8 +151,8 @@ def test_an_accepted_chat_is_billed_from_acceptance_to_its_end(online: World) ->
 
 def test_a_chat_nobody_accepted_is_not_billed(online: World) -> None:
     world = online
-    session = chat.start(world.alpha, chat.StartChat("Eva", None, "de", "Niemand da"))
-    chat.end(session, "idle")
+    session = chat_start.start(world.alpha, chat_start.StartChat("Eva", None, "de", "Niemand da"))
+    chat_ending.end(session, "idle")
     assert rows(world.alpha.id, UsageKind.CHAT) == []
 
 

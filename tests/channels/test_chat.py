@@ -18,7 +18,7 @@ from sqlalchemy import event, select
 from agents import routing
 from agents import services as agents
 from agents.models import Presence
-from channels import chat, chat_broker
+from channels import chat_broker, chat_ending, chat_feed, chat_lines, chat_start
 from channels.chat_models import ChatAuthor, ChatMessage, ChatSession
 from core import jobs, tenancy
 from core.extensions import db
@@ -336,8 +336,8 @@ def test_idle_chats_are_closed_by_the_sweep_with_their_transcript(app: Flask, on
     token = _start(visitor)["token"]
     visitor.post(f"{ALPHA}/s/{token}/messages", json={"body": "Hallo?"})
     with tenancy.system_scope():
-        assert chat.end_idle(utcnow() + timedelta(minutes=5)) == 0
-        assert chat.end_idle(utcnow() + timedelta(minutes=16)) >= 1
+        assert chat_ending.end_idle(utcnow() + timedelta(minutes=5)) == 0
+        assert chat_ending.end_idle(utcnow() + timedelta(minutes=16)) >= 1
         jobs.commit()
     session = _session(token, online.alpha.id)
     assert (session.status, session.ended_by) == ("ended", "idle")
@@ -476,12 +476,14 @@ def test_notifications_are_published_only_after_commit(app: Flask, online: World
     subscription = chat_broker.broker(app).subscribe([chat_broker.tenant_channel(alpha_id)])
     try:
         with tenancy.only(alpha_id):
-            chat.start(online.alpha, chat.StartChat("Eva", None, "de", "Rollback"))
+            chat_start.start(online.alpha, chat_start.StartChat("Eva", None, "de", "Rollback"))
             assert subscription.wait(0.05) == []  # stored, not committed: nothing delivered yet
             db.session.rollback()
         assert subscription.wait(0.05) == []  # rolled back: never delivered
         with tenancy.only(alpha_id):
-            chat.start(db.session.get_one(Tenant, alpha_id), chat.StartChat("Eva", None, "de", "Commit"))
+            chat_start.start(
+                db.session.get_one(Tenant, alpha_id), chat_start.StartChat("Eva", None, "de", "Commit")
+            )
             jobs.commit()
         assert {n["type"] for n in subscription.wait(1)} == {"message", "queue"}
     finally:
@@ -576,13 +578,13 @@ def test_the_console_sends_a_line_that_commits_after_a_later_line_of_another_cha
     _visitor_b, token_b, chat_b = _held_chat(app, "Zweiter")
     agent_id = online.agent_alpha.id
     with tenancy.only(online.alpha.id):
-        early = chat.post(_session(token_a, online.alpha.id), ChatAuthor.VISITOR, "früher")
-        late = chat.post(_session(token_b, online.alpha.id), ChatAuthor.VISITOR, "später")
+        early = chat_lines.post(_session(token_a, online.alpha.id), ChatAuthor.VISITOR, "früher")
+        late = chat_lines.post(_session(token_b, online.alpha.id), ChatAuthor.VISITOR, "später")
         jobs.commit()
         # The console sent `late` before `early` was committed: one cursor would now skip it.
-        assert chat.agent_messages_after(agent_id, late.id) == []
-        found = chat.agent_messages_after(agent_id, late.id, {chat_a: early.id - 1, chat_b: late.id})
+        assert chat_feed.agent_messages_after(agent_id, late.id) == []
+        found = chat_feed.agent_messages_after(agent_id, late.id, {chat_a: early.id - 1, chat_b: late.id})
         assert [m.body for m in found] == ["früher"]
         # What the streams send is what a single line's JSON says, names included.
-        lines = chat.messages_after([chat_a, chat_b])
-        assert chat.as_json_many(lines, {}) == [chat.as_json(m) for m in lines]
+        lines = chat_feed.messages_after([chat_a, chat_b])
+        assert chat_feed.as_json_many(lines, {}) == [chat_feed.as_json(m) for m in lines]

@@ -1,0 +1,76 @@
+"""Finding a chat: the tenant a widget key names, the visitor's session by its token, an agent's
+chat by id, and the ticket a chat became.
+
+Live chat, module by module: `chat_start` opens a chat (or takes a message when nobody is
+online), `chat_queue` offers it to the agents and lets one accept it, `chat_lines` adds what is
+said, `chat_feed` reads it back for the streams, `chat_ending` finishes it (by the visitor, the
+agent or the idle sweep) and `chat_transcript` writes it up for the ticket and the visitor.
+
+Functions flush, never commit; the request or job boundary commits, and the broker delivers
+notifications only after that commit (see `chat_broker.notify`).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+
+from channels.chat_models import ChatSession, ChatStatus
+from core.errors import NotFound
+from core.extensions import db
+from tenants import services as tenants
+from tenants.models import ChannelKind
+from tickets import intake
+from tickets.models import Ticket
+
+KEY_RE = re.compile(r"^[A-Za-z0-9_-]{4,64}$")
+TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{20,64}$")
+STATUS_LABELS = {
+    ChatStatus.QUEUED.value: _l("Waiting"),
+    ChatStatus.ACTIVE.value: _l("In progress"),
+    ChatStatus.ENDED.value: _l("Ended"),
+    ChatStatus.OFFLINE.value: _l("Message left"),
+}
+
+
+def tenant_for_key(key: str) -> int:
+    """The tenant a widget key belongs to; looked up before any scope exists, like a phone number."""
+    owner = tenants.channel_owner(ChannelKind.CHAT, key) if KEY_RE.match(key) else None
+    if owner is None:
+        raise NotFound(_("There is no such chat."))
+    return owner
+
+
+def for_visitor(token: str) -> ChatSession:
+    """The visitor's session, within the tenant in scope: another tenant's token is not found."""
+    session = (
+        db.session.scalar(select(ChatSession).where(ChatSession.token == token))
+        if TOKEN_RE.match(token)
+        else None
+    )
+    if session is None:
+        raise NotFound(_("This chat does not exist."))
+    return session
+
+
+def get(chat_id: int) -> ChatSession:
+    """A chat in the caller's scope (an agent's clients); anything else is not found."""
+    session = db.session.get(ChatSession, chat_id)
+    if session is None:
+        raise NotFound(_("This chat does not exist or is not yours to see."))
+    return session
+
+
+def session_json(session: ChatSession) -> dict[str, Any]:
+    return {"id": session.id, "status": session.status, "language": session.language}
+
+
+def ticket_of(session: ChatSession) -> Ticket | None:
+    """The chat's ticket; processes its intake record now if the queue has not done it yet."""
+    if session.ticket_id is None and session.inbound_id is not None:
+        session.ticket_id = intake.ticket_of(session.inbound_id) or intake.process(session.inbound_id)
+    return db.session.get(Ticket, session.ticket_id) if session.ticket_id else None
