@@ -9,8 +9,7 @@ from sqlalchemy import select
 
 from core.auth.models import User
 from core.extensions import db
-from knowledge import categories
-from knowledge import services as kb
+from knowledge import categories, editing, lifecycle
 from knowledge.models import ArticleTranslation, KbCategory
 from tenants.models import Tenant
 
@@ -161,8 +160,8 @@ def load(by_slug: dict[str, Tenant]) -> None:
         )
         if exists is not None or expert is None:
             continue
-        article = kb.create(
-            kb.ArticleInput(
+        article = editing.create(
+            editing.ArticleInput(
                 tenant_id=tenant.id,
                 language=first_language,
                 title=first_title,
@@ -173,5 +172,5 @@ def load(by_slug: dict[str, Tenant]) -> None:
             expert,
         )
         for language, (title, body) in list(texts.items())[1:]:
-            kb.save_text(article, language, title=title, body=body, base_revision=None, actor=expert)
-        kb.approve(article, expert)
+            editing.save_text(article, language, title=title, body=body, base_revision=None, actor=expert)
+        lifecycle.approve(article, expert)

@@ -25,8 +25,8 @@ from core.api import ApiError, Schema, cursor_id, dump, endpoint, page, page_par
 from core.auth.roles import Role
 from core.errors import NotFound, PermissionDenied, ValidationFailed
 from core.extensions import db
+from knowledge import editing, feed, lifecycle, search, services, text_history
 from knowledge import export as kb_export
-from knowledge import feed, search, services
 from knowledge.models import Article, ArticleStatus, ArticleTranslation, Visibility
 from tenants.models import Tenant
 from tickets.api import tenant_in_scope
@@ -102,8 +102,8 @@ class VersionOut(BaseModel):
 class ArticleIn(Schema):
     tenant_id: int
     language: str = Field(min_length=2, max_length=8)
-    title: str = Field(min_length=1, max_length=services.MAX_TITLE)
-    body: str = Field(min_length=1, max_length=services.MAX_BODY)
+    title: str = Field(min_length=1, max_length=editing.MAX_TITLE)
+    body: str = Field(min_length=1, max_length=editing.MAX_BODY)
     category_id: int | None = None
     visibility: Visibility = Visibility.INTERNAL
     tags: list[str] = Field(default_factory=list, max_length=50)
@@ -117,8 +117,8 @@ class ArticlePatch(Schema):
 
 
 class TextIn(Schema):
-    title: str = Field(min_length=1, max_length=services.MAX_TITLE)
-    body: str = Field(min_length=1, max_length=services.MAX_BODY)
+    title: str = Field(min_length=1, max_length=editing.MAX_TITLE)
+    body: str = Field(min_length=1, max_length=editing.MAX_BODY)
     base_revision: int | None = Field(
         default=None, ge=1, description="The revision the change is based on; required when the text exists."
     )
@@ -341,8 +341,8 @@ def list_articles() -> dict[str, Any]:
 )
 def create_article(body: ArticleIn) -> dict[str, Any]:
     tenant = tenant_in_scope(body.tenant_id)
-    article = services.create(
-        services.ArticleInput(
+    article = editing.create(
+        editing.ArticleInput(
             tenant_id=tenant.id,
             language=body.language,
             title=body.title,
@@ -384,7 +384,7 @@ def get_article(article_id: int) -> dict[str, Any]:
 def patch_article(article_id: int, body: ArticlePatch) -> dict[str, Any]:
     article = _article(article_id)
     given = body.model_fields_set
-    services.set_properties(
+    editing.set_properties(
         article,
         current_user,
         category_id=body.category_id if "category_id" in given else article.category_id,
@@ -428,7 +428,7 @@ def put_translation(article_id: int, language: str, body: TextIn) -> dict[str, A
         raise ValidationFailed(
             fields={"base_revision": _("The text exists: send the revision your change is based on.")}
         )
-    text = services.save_text(
+    text = editing.save_text(
         article,
         language,
         title=body.title,
@@ -453,7 +453,7 @@ def put_translation(article_id: int, language: str, body: TextIn) -> dict[str, A
 def list_versions(article_id: int, language: str) -> dict[str, Any]:
     article = _article(article_id)
     _text(article, language)
-    return _listed(services.versions(article, language), lambda v: dump(VersionOut, v))
+    return _listed(text_history.versions(article, language), lambda v: dump(VersionOut, v))
 
 
 @endpoint(
@@ -469,7 +469,9 @@ def list_versions(article_id: int, language: str) -> dict[str, Any]:
 def restore_version(article_id: int, language: str, number: int, body: RestoreIn) -> dict[str, Any]:
     article = _article(article_id)
     _text(article, language)
-    return dump(TranslationOut, services.restore(article, language, number, current_user, body.base_revision))
+    return dump(
+        TranslationOut, text_history.restore(article, language, number, current_user, body.base_revision)
+    )
 
 
 # --- workflow ---------------------------------------------------------------------------------
@@ -487,7 +489,7 @@ def restore_version(article_id: int, language: str, number: int, body: RestoreIn
 )
 def submit(article_id: int, body: SubmitIn) -> dict[str, Any]:
     article = _article(article_id)
-    services.submit(article, current_user, reviewer_id=body.reviewer_id)
+    lifecycle.submit(article, current_user, reviewer_id=body.reviewer_id)
     return _detail(article)
 
 
@@ -502,7 +504,7 @@ def submit(article_id: int, body: SubmitIn) -> dict[str, Any]:
 )
 def approve(article_id: int) -> dict[str, Any]:
     article = _article(article_id)
-    services.approve(article, current_user)
+    lifecycle.approve(article, current_user)
     return _detail(article)
 
 
@@ -518,7 +520,7 @@ def approve(article_id: int) -> dict[str, Any]:
 )
 def send_back(article_id: int, body: SendBackIn) -> dict[str, Any]:
     article = _article(article_id)
-    services.send_back(article, current_user, body.comment)
+    lifecycle.send_back(article, current_user, body.comment)
     return _detail(article)
 
 
@@ -533,7 +535,7 @@ def send_back(article_id: int, body: SendBackIn) -> dict[str, Any]:
 )
 def archive(article_id: int) -> dict[str, Any]:
     article = _article(article_id)
-    services.archive(article, current_user)
+    lifecycle.archive(article, current_user)
     return _detail(article)
 
 
@@ -548,7 +550,7 @@ def archive(article_id: int) -> dict[str, Any]:
 )
 def reopen(article_id: int) -> dict[str, Any]:
     article = _article(article_id)
-    services.reopen(article, current_user)
+    lifecycle.reopen(article, current_user)
     return _detail(article)
 
 

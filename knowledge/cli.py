@@ -16,8 +16,9 @@ from core.auth.models import User
 from core.auth.roles import Role
 from core.extensions import db
 from knowledge import export as kb_export
-from knowledge import io as kb_io
 from knowledge import search
+from knowledge.importing import csv_file, folder
+from knowledge.importing.report import describe
 from knowledge.models import ArticleTranslation
 from tenants.models import Tenant
 
@@ -52,14 +53,14 @@ def _tenant(slug: str) -> Tenant:
 def import_command(slug: str, publish: bool, path: Path) -> None:
     """Import a CSV file or a ZIP of Markdown/HTML files (by extension); all of it or nothing."""
     tenant = _tenant(slug)
-    importer = kb_io.import_folder if path.suffix.lower() == ".zip" else kb_io.import_csv
+    importer = folder.import_folder if path.suffix.lower() == ".zip" else csv_file.import_csv
     actor = cast(User, Operator(tenant.id))
     with tenancy.only(tenant.id), audit.acting_as(audit.Actor(None, "cli")), path.open("rb") as handle:
         report = importer(tenant.id, handle, actor, publish=publish)
         if report.ok:  # otherwise nothing was created
             jobs.commit()
     for problem in report.skipped:
-        click.echo(f"ignored: {kb_io.describe(problem)}")
+        click.echo(f"ignored: {describe(problem)}")
     if not report.ok:
         for line in report.lines():
             click.echo(line, err=True)

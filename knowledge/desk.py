@@ -16,7 +16,7 @@ from sqlalchemy import select
 from core.auth.models import User
 from core.errors import NotFound
 from core.extensions import db
-from knowledge import gaps, markdown, search
+from knowledge import editing, gaps, markdown, search
 from knowledge import services as articles
 from knowledge.models import Article, ArticleStatus, ArticleTranslation, ArticleUse, SearchSource, UseKind
 from tenants.models import Tenant
@@ -167,11 +167,11 @@ def draft_from_ticket(ticket: Ticket, actor: User, resolution: str) -> Article:
             resolution.strip() or _("(write the answer here)"),
         ]
     )
-    return articles.create(
-        articles.ArticleInput(
+    return editing.create(
+        editing.ArticleInput(
             tenant_id=ticket.tenant_id,
             language=ticket.language,
-            title=ticket.subject[: articles.MAX_TITLE] or _("Untitled"),
+            title=ticket.subject[: editing.MAX_TITLE] or _("Untitled"),
             body=body,
         ),
         actor,

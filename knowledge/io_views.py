@@ -13,8 +13,8 @@ from wtforms import BooleanField, SelectField
 from core.auth.access import roles_required
 from core.auth.roles import Role
 from knowledge import export as kb_export
-from knowledge import io as kb_io
 from knowledge import services
+from knowledge.importing import csv_file, folder
 from tenants import services as tenants
 
 bp = Blueprint("kb_io", __name__, template_folder="templates")
@@ -44,7 +44,9 @@ def import_page() -> ResponseReturnValue:
     if request.method == "POST":
         if form.validate_on_submit():
             upload = form.file.data
-            importer = kb_io.import_folder if upload.filename.lower().endswith(".zip") else kb_io.import_csv
+            importer = (
+                folder.import_folder if upload.filename.lower().endswith(".zip") else csv_file.import_csv
+            )
             report = importer(
                 form.tenant_id.data, upload.stream, current_user, publish=may_publish and form.publish.data
             )
@@ -58,7 +60,7 @@ def import_page() -> ResponseReturnValue:
         report=report,
         may_publish=may_publish,
         max_mb=(current_app.config.get("MAX_CONTENT_LENGTH") or 0) // (1024 * 1024),
-        limits={"zip_files": kb_io.MAX_ZIP_FILES, "zip_mb": kb_io.MAX_ZIP_TOTAL // (1024 * 1024)},
+        limits={"zip_files": folder.MAX_ZIP_FILES, "zip_mb": folder.MAX_ZIP_TOTAL // (1024 * 1024)},
     ), status
 
 

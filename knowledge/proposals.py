@@ -15,6 +15,7 @@ from core.auth.models import User
 from core.errors import Conflict, NotFound, PermissionDenied
 from core.extensions import db
 from core.models_base import utcnow
+from knowledge import editing, text_history
 from knowledge import services as articles
 from knowledge.models import Article, ArticleProposal, ArticleTranslation, ArticleVersion, ProposalStatus
 
@@ -23,7 +24,7 @@ def propose(
     article: Article, language: str, *, title: str, body: str, note: str, actor: User
 ) -> ArticleProposal:
     tenant = articles.tenant_of(article)
-    title, body = articles.clean_text(tenant, language, title, body)
+    title, body = editing.clean_text(tenant, language, title, body)
     current = articles.translation(article, language)
     proposal = ArticleProposal(
         tenant_id=article.tenant_id,
@@ -59,11 +60,11 @@ def open_proposals(tenant_ids: list[int] | None = None) -> list[ArticleProposal]
     return list(db.session.scalars(stmt))
 
 
-def diff_of(proposal: ArticleProposal, current: ArticleTranslation | None) -> list[articles.DiffLine]:
+def diff_of(proposal: ArticleProposal, current: ArticleTranslation | None) -> list[text_history.DiffLine]:
     """The proposal against the text as it is now (which may have moved on since)."""
     before = ArticleVersion(title=current.title if current else "", body=current.body if current else "")
     after = ArticleVersion(title=proposal.title, body=proposal.body)
-    return articles.diff(before, after)
+    return text_history.diff(before, after)
 
 
 def _decide(proposal: ArticleProposal, actor: User, status: ProposalStatus) -> None:
@@ -88,7 +89,7 @@ def accept(proposal: ArticleProposal, actor: User) -> None:
                 "text and apply what is still needed by editing the article."
             )
         )
-    articles.save_text(
+    editing.save_text(
         article,
         proposal.language,
         title=proposal.title,

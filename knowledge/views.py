@@ -12,7 +12,18 @@ from core.auth.access import roles_required
 from core.auth.roles import CLIENT_ROLES, PROVIDER_ROLES, Role
 from core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from core.extensions import db
-from knowledge import categories, desk, feed, files, markdown, proposals, search
+from knowledge import (
+    categories,
+    desk,
+    editing,
+    feed,
+    files,
+    lifecycle,
+    markdown,
+    proposals,
+    search,
+    text_history,
+)
 from knowledge import services as articles
 from knowledge.models import Article, ArticleStatus, UseKind, Visibility
 from tenants import services as tenants
@@ -104,8 +115,8 @@ def new() -> str | Response | tuple[str, int]:
     form = request.form if request.method == "POST" else request.args
     if request.method == "POST" and tenant is not None:
         try:
-            article = articles.create(
-                articles.ArticleInput(
+            article = editing.create(
+                editing.ArticleInput(
                     tenant_id=tenant.id,
                     language=form.get("language", ""),
                     title=form.get("title", ""),
@@ -171,7 +182,7 @@ def article(article_id: int) -> str:
         category=categories.name_of(item.category_id, language),
         may_write=articles.may_write(current_user, item),
         may_approve=_approver() and current_user.tenant_id == item.tenant_id,
-        reviewers=articles.reviewers(item.tenant_id),
+        reviewers=lifecycle.reviewers(item.tenant_id),
         visibilities=[v.value for v in Visibility],
         categories=categories.flat(item.tenant_id, language),
         ticket=ticket,
@@ -192,7 +203,7 @@ def edit(article_id: int, language: str) -> str | Response | tuple[str, int]:
         form = request.form
         try:
             if writer:
-                articles.save_text(
+                editing.save_text(
                     item,
                     language,
                     title=form.get("title", ""),
@@ -253,7 +264,7 @@ def edit(article_id: int, language: str) -> str | Response | tuple[str, int]:
 def properties(article_id: int) -> Response:
     item = articles.get(article_id)
     try:
-        articles.set_properties(
+        editing.set_properties(
             item,
             current_user,
             category_id=_int(request.form.get("category_id")),
@@ -282,15 +293,15 @@ def workflow(article_id: int) -> Response:
     action = request.form.get("action", "")
     try:
         if action == "submit":
-            articles.submit(item, current_user, _int(request.form.get("reviewer_id")))
+            lifecycle.submit(item, current_user, _int(request.form.get("reviewer_id")))
         elif action == "approve":
-            articles.approve(item, current_user)
+            lifecycle.approve(item, current_user)
         elif action == "send_back":
-            articles.send_back(item, current_user, request.form.get("comment", ""))
+            lifecycle.send_back(item, current_user, request.form.get("comment", ""))
         elif action == "archive":
-            articles.archive(item, current_user)
+            lifecycle.archive(item, current_user)
         elif action == "reopen":
-            articles.reopen(item, current_user)
+            lifecycle.reopen(item, current_user)
         else:
             abort(400)
         flash(WORKFLOW_MESSAGES[action](), "success")
@@ -306,7 +317,7 @@ def workflow(article_id: int) -> Response:
 @everyone
 def history(article_id: int, language: str) -> str:
     item = articles.get(article_id)
-    versions = articles.versions(item, language)
+    versions = text_history.versions(item, language)
     if not versions:
         abort(404)
     numbers = {v.number: v for v in versions}
@@ -320,7 +331,7 @@ def history(article_id: int, language: str) -> str:
         versions=versions,
         old=old,
         new=new,
-        lines=articles.diff(old, new) if old else [],
+        lines=text_history.diff(old, new) if old else [],
         current=current,
         may_write=articles.may_write(current_user, item),
     )
@@ -331,7 +342,7 @@ def history(article_id: int, language: str) -> str:
 def restore(article_id: int, language: str, number: int) -> Response:
     item = articles.get(article_id)
     try:
-        articles.restore(item, language, number, current_user, _int(request.form.get("revision")) or 0)
+        text_history.restore(item, language, number, current_user, _int(request.form.get("revision")) or 0)
         flash(_("Version %(number)d restored as the current text.", number=number), "success")
     except SERVICE_ERRORS as exc:
         _flash_errors(exc)

@@ -23,7 +23,7 @@ from core.auth.roles import Role
 from core.errors import ServiceError, ValidationFailed
 from core.extensions import db
 from escalations import teams
-from knowledge import io as kb_io
+from knowledge.importing import csv_file, folder
 from sla import calendars, policies
 from tenants import services
 from tenants.models import Tenant
@@ -133,7 +133,7 @@ def _import_knowledge(tenant: Tenant, data: Onboarding, actor: User) -> int:
     """The first articles, as drafts for the client to approve (provider staff do not publish)."""
     if data.kb_path is None:
         return 0
-    importer = kb_io.import_folder if data.kb_path.suffix == ".zip" else kb_io.import_csv
+    importer = folder.import_folder if data.kb_path.suffix == ".zip" else csv_file.import_csv
     try:
         with data.kb_path.open("rb") as stream:
             report = importer(tenant.id, stream, actor)

@@ -23,10 +23,11 @@ from escalations import routing as escalation_routing
 from escalations import services as escalations
 from escalations.models import Escalation, EscalationRule, OnCallOverride, OnCallSlot, Team, TeamMember
 from knowledge import categories as kb_categories
+from knowledge import editing as kb_editing
 from knowledge import feed as kb_feed
 from knowledge import files as kb_files
+from knowledge import lifecycle as kb_lifecycle
 from knowledge import proposals as kb_proposals
-from knowledge import services as kb
 from knowledge.models import Article, ArticleChange, ArticleFile, ArticleProposal, KbCategory
 from sla import calendars as sla_calendars
 from sla import policies as sla_policies
@@ -285,8 +286,8 @@ def build_world() -> World:
 def _beta_knowledge(world: World) -> None:
     """A published, public article of beta's with a file, a category, a proposal and a feed entry."""
     world.beta_category = kb_categories.save(world.beta.id, {"fr": "Factures"}, None)
-    world.beta_article = kb.create(
-        kb.ArticleInput(
+    world.beta_article = kb_editing.create(
+        kb_editing.ArticleInput(
             tenant_id=world.beta.id,
             language="fr",
             title="Corriger une facture",
@@ -296,7 +297,7 @@ def _beta_knowledge(world: World) -> None:
         ),
         world.beta_expert,
     )
-    kb.approve(world.beta_article, world.beta_expert)
+    kb_lifecycle.approve(world.beta_article, world.beta_expert)
     world.beta_article_file = kb_files.add(
         world.beta_article, attachments.Upload("plan.png", "image/png", b"\x89PNG beta"), world.beta_expert
     )

@@ -8,14 +8,14 @@ import pytest
 from core import jobs, tenancy
 from core.errors import Conflict, PermissionDenied, ValidationFailed
 from core.extensions import db
-from knowledge import categories, feed, proposals
+from knowledge import categories, editing, feed, lifecycle, proposals, text_history
 from knowledge import services as articles
-from knowledge.models import ArticleStatus, ChangeKind
+from knowledge.models import Article, ArticleStatus, ChangeKind
 from tests.conftest import SmtpServer
 from tests.factories import World
 
 
-def _draft(world: World, **overrides: object) -> articles.Article:
+def _draft(world: World, **overrides: object) -> Article:
     data = {
         "tenant_id": world.alpha.id,
         "language": "de",
@@ -23,7 +23,7 @@ def _draft(world: World, **overrides: object) -> articles.Article:
         "body": "So korrigieren Sie eine **Rechnung**.",
     }
     data.update(overrides)
-    return articles.create(articles.ArticleInput(**data), world.alpha_expert)  # type: ignore[arg-type]
+    return editing.create(editing.ArticleInput(**data), world.alpha_expert)  # type: ignore[arg-type]
 
 
 def test_client_staff_write_drafts_and_the_body_is_sanitized(world: World) -> None:
@@ -36,13 +36,13 @@ def test_client_staff_write_drafts_and_the_body_is_sanitized(world: World) -> No
         assert "<script>" not in text.body_html
         assert "&lt;script&gt;" in text.body_html
         assert 'href="javascript' not in text.body_html
-        assert [v.number for v in articles.versions(article, "de")] == [1]
+        assert [v.number for v in text_history.versions(article, "de")] == [1]
 
 
 def test_an_agent_creating_an_article_proposes_it_for_review(world: World) -> None:
     with tenancy.only(world.alpha.id):
-        article = articles.create(
-            articles.ArticleInput(
+        article = editing.create(
+            editing.ArticleInput(
                 tenant_id=world.alpha.id, language="en", title="Reset", body="Hold the button."
             ),
             world.agent_alpha,
@@ -50,7 +50,7 @@ def test_an_agent_creating_an_article_proposes_it_for_review(world: World) -> No
         assert article.status == ArticleStatus.REVIEW.value
         assert article.proposed_by_id == world.agent_alpha.id
         with pytest.raises(PermissionDenied):
-            articles.approve(article, world.agent_alpha)
+            lifecycle.approve(article, world.agent_alpha)
 
 
 def test_a_language_the_client_does_not_serve_is_refused(world: World) -> None:
@@ -62,7 +62,7 @@ def test_a_language_the_client_does_not_serve_is_refused(world: World) -> None:
 def test_the_second_of_two_concurrent_saves_is_refused_not_lost(world: World) -> None:
     with tenancy.only(world.alpha.id):
         article = _draft(world)
-        articles.save_text(
+        editing.save_text(
             article,
             "de",
             title="Rechnung korrigieren",
@@ -71,7 +71,7 @@ def test_the_second_of_two_concurrent_saves_is_refused_not_lost(world: World) ->
             actor=world.alpha_admin,
         )
         with pytest.raises(Conflict) as exc:
-            articles.save_text(
+            editing.save_text(
                 article,
                 "de",
                 title="Rechnung",
@@ -89,7 +89,7 @@ def test_the_second_of_two_concurrent_saves_is_refused_not_lost(world: World) ->
 def test_history_shows_the_difference_and_restores_an_old_text(world: World) -> None:
     with tenancy.only(world.alpha.id):
         article = _draft(world, body="Zeile eins\nZeile zwei")
-        articles.save_text(
+        editing.save_text(
             article,
             "de",
             title="Rechnung korrigieren",
@@ -97,25 +97,25 @@ def test_history_shows_the_difference_and_restores_an_old_text(world: World) -> 
             base_revision=1,
             actor=world.alpha_expert,
         )
-        new, old = articles.versions(article, "de")
-        lines = articles.diff(old, new)
+        new, old = text_history.versions(article, "de")
+        lines = text_history.diff(old, new)
         assert ("removed", "Zeile zwei") in [(line.kind, line.text) for line in lines]
         assert ("added", "Zeile drei") in [(line.kind, line.text) for line in lines]
-        articles.restore(article, "de", 1, world.alpha_expert, base_revision=2)
+        text_history.restore(article, "de", 1, world.alpha_expert, base_revision=2)
         text = articles.translation(article, "de")
         assert text is not None
         assert text.body == "Zeile eins\nZeile zwei"
         assert text.revision == 3
-        assert articles.versions(article, "de")[0].note.startswith("Restored version 1")
+        assert text_history.versions(article, "de")[0].note.startswith("Restored version 1")
 
 
 def test_only_the_clients_staff_approve_and_publishing_feeds_the_desk(world: World) -> None:
     with tenancy.only(world.alpha.id):
         article = _draft(world)
-        articles.submit(article, world.alpha_expert, reviewer_id=world.alpha_admin.id)
+        lifecycle.submit(article, world.alpha_expert, reviewer_id=world.alpha_admin.id)
         with pytest.raises(PermissionDenied):
-            articles.approve(article, world.admin)  # the provider writes, the client approves
-        articles.approve(article, world.alpha_admin)
+            lifecycle.approve(article, world.admin)  # the provider writes, the client approves
+        lifecycle.approve(article, world.alpha_admin)
         assert article.status == ArticleStatus.PUBLISHED.value
         assert article.approved_by_id == world.alpha_admin.id
         entries = feed.entries(world.agent_alpha, [world.alpha.id])
@@ -138,14 +138,14 @@ def test_a_reviewer_must_be_the_clients_own_staff(world: World) -> None:
     with tenancy.only(world.alpha.id):
         article = _draft(world)
         with pytest.raises(ValidationFailed):
-            articles.submit(article, world.alpha_expert, reviewer_id=world.agent_alpha.id)
+            lifecycle.submit(article, world.alpha_expert, reviewer_id=world.agent_alpha.id)
 
 
 def test_changing_a_published_text_tells_the_desk_unless_minor(world: World) -> None:
     with tenancy.only(world.alpha.id):
         article = _draft(world)
-        articles.approve(article, world.alpha_expert)
-        articles.save_text(
+        lifecycle.approve(article, world.alpha_expert)
+        editing.save_text(
             article,
             "de",
             title="Rechnung korrigieren",
@@ -154,7 +154,7 @@ def test_changing_a_published_text_tells_the_desk_unless_minor(world: World) -> 
             actor=world.alpha_expert,
             note="Frist geändert",
         )
-        articles.save_text(
+        editing.save_text(
             article,
             "de",
             title="Rechnung korrigieren",
@@ -170,19 +170,19 @@ def test_changing_a_published_text_tells_the_desk_unless_minor(world: World) -> 
 def test_archiving_withdraws_and_reopening_makes_a_draft(world: World) -> None:
     with tenancy.only(world.alpha.id):
         article = _draft(world)
-        articles.approve(article, world.alpha_expert)
-        articles.archive(article, world.alpha_admin)
+        lifecycle.approve(article, world.alpha_expert)
+        lifecycle.archive(article, world.alpha_admin)
         assert feed.entries(world.agent_alpha)[0].change.kind == "archived"
         with pytest.raises(Conflict):
-            articles.approve(article, world.alpha_admin)
-        articles.reopen(article, world.alpha_admin)
+            lifecycle.approve(article, world.alpha_admin)
+        lifecycle.reopen(article, world.alpha_admin)
         assert article.status == "draft"
 
 
 def test_a_proposal_applies_when_accepted_and_is_refused_when_the_text_moved_on(world: World) -> None:
     with tenancy.only(world.alpha.id):
         article = _draft(world)
-        articles.approve(article, world.alpha_expert)
+        lifecycle.approve(article, world.alpha_expert)
         first = proposals.propose(
             article,
             "de",
@@ -235,9 +235,9 @@ def test_the_reviewer_is_mailed_in_their_language_or_else_the_clients_admins(
 ) -> None:
     with tenancy.only(world.alpha.id):
         named = _draft(world)
-        articles.submit(named, world.admin, reviewer_id=world.alpha_expert.id)
+        lifecycle.submit(named, world.admin, reviewer_id=world.alpha_expert.id)
         unnamed = _draft(world, title="Lieferstatus abfragen")
-        articles.submit(unnamed, world.admin)
+        lifecycle.submit(unnamed, world.admin)
         jobs.commit()
     mails = [(mail["To"], mail["Subject"]) for mail in smtp_to.messages]
     assert [to for to, _subject in mails] == ["expert@alpha.example", "admin@alpha.example"]

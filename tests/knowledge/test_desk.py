@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from core import tenancy
 from core.extensions import db
-from knowledge import desk
+from knowledge import desk, editing, lifecycle
 from knowledge import services as articles
 from knowledge.models import Article, ArticleUse
 from tests.conftest import csrf_token, sign_in
@@ -20,8 +20,8 @@ from tickets.models import MessageKind, Status, Ticket
 def _published(
     world: World, language: str = "de", title: str = "Rechnung korrigieren", body: str = ""
 ) -> Article:
-    article = articles.create(
-        articles.ArticleInput(
+    article = editing.create(
+        editing.ArticleInput(
             tenant_id=world.alpha.id,
             language=language,
             title=title,
@@ -29,17 +29,15 @@ def _published(
         ),
         world.alpha_expert,
     )
-    articles.approve(article, world.alpha_expert)
+    lifecycle.approve(article, world.alpha_expert)
     return article
 
 
 def test_a_ticket_gets_the_published_articles_of_its_client_in_its_language(world: World) -> None:
     with tenancy.only(world.alpha.id):
         wanted = _published(world)
-        draft = articles.create(
-            articles.ArticleInput(
-                tenant_id=world.alpha.id, language="de", title="Rechnung Entwurf", body="x"
-            ),
+        draft = editing.create(
+            editing.ArticleInput(tenant_id=world.alpha.id, language="de", title="Rechnung Entwurf", body="x"),
             world.alpha_expert,
         )
         ticket = make_ticket(

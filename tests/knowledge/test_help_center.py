@@ -11,9 +11,9 @@ from sqlalchemy import select
 from core import jobs, tenancy
 from core.auth.models import User
 from core.extensions import db
-from knowledge import services
+from knowledge import editing, lifecycle
+from knowledge.editing import ArticleInput
 from knowledge.models import Article, ArticleVote, KbCategory, KbSearch
-from knowledge.services import ArticleInput
 from tenants.models import Tenant
 from tests.conftest import csrf_token
 from tests.factories import World
@@ -32,7 +32,7 @@ def make_article(
     texts: dict[str, tuple[str, str]] | None = None,
 ) -> Article:
     with tenancy.only(tenant.id):
-        article = services.create(
+        article = editing.create(
             ArticleInput(
                 tenant_id=tenant.id,
                 language=language or tenant.default_language,
@@ -44,11 +44,11 @@ def make_article(
             actor,
         )
         for lang, (other_title, other_body) in (texts or {}).items():
-            services.save_text(
+            editing.save_text(
                 article, lang, title=other_title, body=other_body, base_revision=None, actor=actor
             )
         if publish:
-            services.approve(article, actor)
+            lifecycle.approve(article, actor)
         jobs.commit()
         return article
 
@@ -243,7 +243,7 @@ def test_images_of_public_articles_are_served_and_no_others(client: FlaskClient,
     with tenancy.only(world.alpha.id):
         image = files.add(public, Upload("plan.png", "image/png", b"\x89PNG alpha"), world.alpha_admin)
         hidden = files.add(internal, Upload("geheim.png", "image/png", b"\x89PNG hidden"), world.alpha_admin)
-        services.save_text(
+        editing.save_text(
             public,
             "de",
             title="Anschluss",

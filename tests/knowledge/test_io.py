@@ -19,9 +19,9 @@ from core.auth import services as auth
 from core.auth.models import User
 from core.errors import Conflict, NotFound, PermissionDenied
 from core.extensions import db
+from knowledge import editing, html_markdown, services, text_history
 from knowledge import export as kb_export
-from knowledge import html_markdown, services
-from knowledge import io as kb_io
+from knowledge.importing import csv_file, folder
 from knowledge.models import (
     Article,
     ArticleChange,
@@ -69,7 +69,7 @@ GOOD_CSV = (
 
 def test_csv_with_keys_makes_one_article_per_key_with_its_languages(world: World) -> None:
     with _as(world.alpha_expert):
-        report = kb_io.import_csv(world.alpha.id, _csv(*GOOD_CSV), world.alpha_expert, publish=False)
+        report = csv_file.import_csv(world.alpha.id, _csv(*GOOD_CSV), world.alpha_expert, publish=False)
         assert report.ok, report.errors
         assert (report.created, report.translations, report.published) == (3, 5, False)
         rows = services.listing(language="en")
@@ -80,7 +80,7 @@ def test_csv_with_keys_makes_one_article_per_key_with_its_languages(world: World
         texts = services.translations(invoice)
         assert sorted(texts) == ["de", "en"]
         assert "<strong>Kundenportal</strong>" in texts["de"].body_html
-        assert [v.number for v in services.versions(invoice, "de")] == [1]
+        assert [v.number for v in text_history.versions(invoice, "de")] == [1]
         # The category was created in German and got its English names from the English row.
         category = db.session.get(KbCategory, invoice.category_id)
         parent = db.session.get(KbCategory, category.parent_id)
@@ -92,8 +92,8 @@ def test_csv_with_keys_makes_one_article_per_key_with_its_languages(world: World
 
 def test_csv_again_reuses_the_categories_by_name(world: World) -> None:
     with _as(world.alpha_admin):
-        kb_io.import_csv(world.alpha.id, _csv(*GOOD_CSV), world.alpha_admin)
-        again = kb_io.import_csv(
+        csv_file.import_csv(world.alpha.id, _csv(*GOOD_CSV), world.alpha_admin)
+        again = csv_file.import_csv(
             world.alpha.id,
             _csv("title,body,language,category", "Mahngebühr,Fünf Franken.,de,rechnungen/Mahnungen"),
             world.alpha_admin,
@@ -115,7 +115,7 @@ def test_csv_with_errors_reports_every_line_and_creates_nothing(world: World) ->
     ]
     before = _count(Article, world.alpha.id)
     with _as(world.alpha_admin):
-        report = kb_io.import_csv(world.alpha.id, _csv(*lines), world.alpha_admin, publish=True)
+        report = csv_file.import_csv(world.alpha.id, _csv(*lines), world.alpha_admin, publish=True)
     assert not report.ok
     assert [(p.line, p.field) for p in report.errors] == [(3, "body"), (8, "language")]
     assert report.created == 0
@@ -128,16 +128,16 @@ def test_a_refusal_while_creating_undoes_the_whole_import(
 ) -> None:
     """The file was valid, but the services refuse one text half-way: nothing stays, not even the
     articles and categories made before it."""
-    real = services.save_text
+    real = editing.save_text
 
     def refuse_english(article: Any, language: str, **kwargs: Any) -> Any:
         if language == "en" and kwargs["title"] == "Lost password":
             raise Conflict("Someone else saved this text.")
         return real(article, language, **kwargs)
 
-    monkeypatch.setattr(services, "save_text", refuse_english)
+    monkeypatch.setattr(editing, "save_text", refuse_english)
     with _as(world.alpha_admin):
-        report = kb_io.import_csv(world.alpha.id, _csv(*GOOD_CSV), world.alpha_admin, publish=True)
+        report = csv_file.import_csv(world.alpha.id, _csv(*GOOD_CSV), world.alpha_admin, publish=True)
     assert [(p.line, p.field, p.message) for p in report.errors] == [(5, "", "Someone else saved this text.")]
     assert (report.created, report.published) == (0, False)
     assert _count(Article, world.alpha.id) == 0
@@ -157,37 +157,39 @@ def test_csv_reports_lines_3_and_7(world: World) -> None:
         "G,Answer g.,de",
     ]
     with _as(world.alpha_admin):
-        report = kb_io.import_csv(world.alpha.id, _csv(*lines), world.alpha_admin)
+        report = csv_file.import_csv(world.alpha.id, _csv(*lines), world.alpha_admin)
     assert [(p.line, p.field) for p in report.errors] == [(3, "language"), (7, "title")]
     assert _count(Article, world.alpha.id) == 0
 
 
 def test_csv_structural_problems_are_reported(world: World) -> None:
     with _as(world.alpha_admin):
-        missing = kb_io.import_csv(world.alpha.id, _csv("title,text,language", "A,B,de"), world.alpha_admin)
+        missing = csv_file.import_csv(
+            world.alpha.id, _csv("title,text,language", "A,B,de"), world.alpha_admin
+        )
         assert [(p.line, p.field) for p in missing.errors] == [(1, "body")]
         assert [(p.line, p.field) for p in missing.skipped] == [(1, "text")]
-        short = kb_io.import_csv(
+        short = csv_file.import_csv(
             world.alpha.id, _csv("title,body,language,key", "A,B", "C,D,de,k", "E,F,de,k"), world.alpha_admin
         )
         assert [(p.line, p.field) for p in short.errors] == [(2, "language"), (4, "key")]
         assert "Line 3" in short.errors[1].message
-        wide = kb_io.import_csv(
+        wide = csv_file.import_csv(
             world.alpha.id, _csv("title,body,language", "A,B,de,extra"), world.alpha_admin
         )
         assert [p.line for p in wide.errors] == [2]
-        latin = kb_io.import_csv(
+        latin = csv_file.import_csv(
             world.alpha.id, io.BytesIO("title,body,language\nÄ,B,de\n".encode("latin-1")), world.alpha_admin
         )
         assert not latin.ok
         assert "UTF-8" in latin.errors[0].message
-        unclosed = kb_io.import_csv(
+        unclosed = csv_file.import_csv(
             world.alpha.id,
             _csv("title,body,language", "A,B,de", 'C,"never closed' + "x" * 100),
             world.alpha_admin,
         )
         assert not unclosed.ok
-        empty = kb_io.import_csv(world.alpha.id, io.BytesIO(b""), world.alpha_admin)
+        empty = csv_file.import_csv(world.alpha.id, io.BytesIO(b""), world.alpha_admin)
         assert not empty.ok
     assert _count(Article, world.alpha.id) == 0
 
@@ -196,9 +198,9 @@ def test_csv_semicolons_bom_text_streams_and_large_fields(world: World) -> None:
     body = "x" * 150_000  # above the csv module's default field limit, below the article's
     data = "\ufefftitle;body;language\nLang;" + body + ";de\n"
     with _as(world.alpha_admin):
-        report = kb_io.import_csv(world.alpha.id, io.StringIO(data), world.alpha_admin)
+        report = csv_file.import_csv(world.alpha.id, io.StringIO(data), world.alpha_admin)
         assert report.ok, report.errors
-        too_big = kb_io.import_csv(
+        too_big = csv_file.import_csv(
             world.alpha.id, _csv("title,body,language", "Big," + "y" * 200_001 + ",de"), world.alpha_admin
         )
         assert [(p.line, p.field) for p in too_big.errors] == [(2, "body")]
@@ -212,7 +214,7 @@ def test_csv_strips_script_from_titles_and_bodies(world: World) -> None:
         '"Text <script>alert(2)</script> and <img src=x onerror=alert(3)>",de',
     )
     with _as(world.alpha_admin):
-        assert kb_io.import_csv(world.alpha.id, _csv(*lines), world.alpha_admin).ok
+        assert csv_file.import_csv(world.alpha.id, _csv(*lines), world.alpha_admin).ok
         tr = db.session.scalar(select(ArticleTranslation))
     assert tr.title == "Bold title"
     assert "<script" not in tr.body
@@ -225,7 +227,7 @@ def test_csv_strips_script_from_titles_and_bodies(world: World) -> None:
 def test_too_many_errors_are_capped(world: World) -> None:
     lines = ["title,body,language", *[f"T{i},,de" for i in range(150)]]
     with _as(world.alpha_admin):
-        report = kb_io.import_csv(world.alpha.id, _csv(*lines), world.alpha_admin)
+        report = csv_file.import_csv(world.alpha.id, _csv(*lines), world.alpha_admin)
     assert (len(report.errors), report.error_count, report.more_errors) == (100, 150, 50)
     assert report.lines()[-1] == "... and 50 more errors."
 
@@ -242,7 +244,7 @@ def test_large_csv_is_streamed(world: World, tmp_path: Path) -> None:
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # kB on Linux
     started = time.perf_counter()
     with _as(world.alpha_admin), source.open("rb") as stream:
-        report = kb_io.import_csv(world.alpha.id, stream, world.alpha_admin)
+        report = csv_file.import_csv(world.alpha.id, stream, world.alpha_admin)
     elapsed = time.perf_counter() - started
     grown = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss_before) / 1024
     assert report.ok, report.errors[:3]
@@ -256,14 +258,14 @@ def test_large_csv_is_streamed(world: World, tmp_path: Path) -> None:
 
 def test_publish_is_for_the_clients_approvers_only(world: World) -> None:
     with _as(world.admin):
-        report = kb_io.import_csv(world.alpha.id, _csv(*GOOD_CSV), world.admin, publish=True)
+        report = csv_file.import_csv(world.alpha.id, _csv(*GOOD_CSV), world.admin, publish=True)
         assert report.ok
         assert not report.published
         assert [p.field for p in report.skipped] == ["publish"]
         alpha = select(Article).where(Article.tenant_id == world.alpha.id)
         assert {a.status for a in db.session.scalars(alpha)} == {"draft"}
     with _as(world.alpha_admin):
-        report = kb_io.import_csv(world.alpha.id, _csv(*GOOD_CSV), world.alpha_admin, publish=True)
+        report = csv_file.import_csv(world.alpha.id, _csv(*GOOD_CSV), world.alpha_admin, publish=True)
         assert report.published
         assert {a.status for a in db.session.scalars(select(Article))} == {"draft", "published"}
         assert _count(Article, world.alpha.id) == 6
@@ -272,9 +274,9 @@ def test_publish_is_for_the_clients_approvers_only(world: World) -> None:
 
 def test_agents_may_not_import_and_other_tenants_are_not_found(world: World) -> None:
     with _as(world.agent_alpha), pytest.raises(PermissionDenied):
-        kb_io.import_csv(world.alpha.id, _csv(*GOOD_CSV), world.agent_alpha)
+        csv_file.import_csv(world.alpha.id, _csv(*GOOD_CSV), world.agent_alpha)
     with _as(world.alpha_admin), pytest.raises(NotFound):
-        kb_io.import_csv(world.beta.id, _csv(*GOOD_CSV), world.alpha_admin)
+        csv_file.import_csv(world.beta.id, _csv(*GOOD_CSV), world.alpha_admin)
     with _as(world.alpha_admin), pytest.raises(NotFound):
         list(kb_export.export_json(world.beta.id))
 
@@ -300,7 +302,7 @@ FAQ_ZIP = {
 
 def test_zip_folder_with_languages_front_matter_and_html(world: World) -> None:
     with _as(world.alpha_admin):
-        report = kb_io.import_folder(world.alpha.id, _zip(FAQ_ZIP), world.alpha_admin)
+        report = folder.import_folder(world.alpha.id, _zip(FAQ_ZIP), world.alpha_admin)
         assert report.ok, report.errors
         assert (report.created, report.translations) == (4, 5)
         skipped = {p.line for p in report.skipped}
@@ -334,7 +336,7 @@ def test_zip_errors_are_reported_per_file_and_nothing_is_created(world: World) -
         "c.md": "---\ntitle: C\n---\n",
     }
     with _as(world.alpha_admin):
-        report = kb_io.import_folder(world.alpha.id, _zip(files), world.alpha_admin)
+        report = folder.import_folder(world.alpha.id, _zip(files), world.alpha_admin)
     assert sorted((p.line, p.field) for p in report.errors) == [
         ("c.md", "body"),
         ("de/a.md", "language"),
@@ -350,23 +352,23 @@ def test_zip_bomb_and_non_zip_are_refused(world: World) -> None:
         zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as zf,
         zf.open("bomb.md", "w", force_zip64=True) as handle,
     ):
-        for _ in range(kb_io.MAX_ZIP_TOTAL // len(chunk) + 1):
+        for _ in range(folder.MAX_ZIP_TOTAL // len(chunk) + 1):
             handle.write(chunk)
     assert buffer.tell() < 1024 * 1024
     buffer.seek(0)
     with _as(world.alpha_admin):
-        report = kb_io.import_folder(world.alpha.id, buffer, world.alpha_admin)
+        report = folder.import_folder(world.alpha.id, buffer, world.alpha_admin)
         assert not report.ok
         assert "MB" in report.errors[0].message
-        assert not kb_io.import_folder(world.alpha.id, io.BytesIO(b"not a zip"), world.alpha_admin).ok
+        assert not folder.import_folder(world.alpha.id, io.BytesIO(b"not a zip"), world.alpha_admin).ok
     assert _count(Article, world.alpha.id) == 0
 
 
 def test_zip_with_too_many_files_is_refused(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(kb_io, "MAX_ZIP_FILES", 3)
+    monkeypatch.setattr(folder, "MAX_ZIP_FILES", 3)
     files = {f"f{i}.md": "# T\n\nx" for i in range(4)}
     with _as(world.alpha_admin):
-        report = kb_io.import_folder(world.alpha.id, _zip(files), world.alpha_admin)
+        report = folder.import_folder(world.alpha.id, _zip(files), world.alpha_admin)
     assert not report.ok
     assert _count(Article, world.alpha.id) == 0
 
@@ -375,14 +377,14 @@ def test_export_has_the_whole_kb_of_one_tenant_only(world: World) -> None:
     import json
 
     with _as(world.beta_admin):
-        kb_io.import_csv(
+        csv_file.import_csv(
             world.beta.id, _csv("title,body,language", "Secret beta,Beta only.,fr"), world.beta_admin
         )
     with _as(world.alpha_admin):
-        kb_io.import_csv(world.alpha.id, _csv(*GOOD_CSV), world.alpha_admin, publish=True)
+        csv_file.import_csv(world.alpha.id, _csv(*GOOD_CSV), world.alpha_admin, publish=True)
         article = services.listing(language="en")[0].article
         tr = services.translations(article)["en"]
-        services.save_text(
+        editing.save_text(
             article,
             "en",
             title=tr.title,
@@ -484,7 +486,7 @@ def test_export_page_downloads_one_clients_kb(client: FlaskClient, world: World)
     import json
 
     with _as(world.beta_admin):
-        kb_io.import_csv(
+        csv_file.import_csv(
             world.beta.id, _csv("title,body,language", "Secret beta,Beta only.,fr"), world.beta_admin
         )
     sign_in(client, "admin@alpha.example")

@@ -6,6 +6,7 @@ from flask.testing import FlaskClient
 
 from core import tenancy
 from core.extensions import db
+from knowledge import editing, lifecycle
 from knowledge import services as articles
 from knowledge.models import Article, ArticleProposal
 from tests.conftest import csrf_token, sign_in
@@ -70,11 +71,11 @@ def test_a_stale_save_is_refused_with_both_texts_on_the_page(client: FlaskClient
 
 def test_an_agent_proposes_a_change_and_the_client_accepts_it(client: FlaskClient, world: World) -> None:
     with tenancy.only(world.alpha.id):
-        article = articles.create(
-            articles.ArticleInput(tenant_id=world.alpha.id, language="de", title="Garantie", body="2 Jahre."),
+        article = editing.create(
+            editing.ArticleInput(tenant_id=world.alpha.id, language="de", title="Garantie", body="2 Jahre."),
             world.alpha_expert,
         )
-        articles.approve(article, world.alpha_expert)
+        lifecycle.approve(article, world.alpha_expert)
         db.session.commit()
         article_id = article.id
     sign_in(client, world.agent_alpha.email)

@@ -18,7 +18,7 @@ from core.auth.roles import Role
 from core.extensions import db
 from core.models_base import utcnow
 from escalations.models import Escalation, Team
-from knowledge import services as articles
+from knowledge import editing, lifecycle
 from knowledge.models import Article
 from tests.conftest import csrf_token, sign_in
 from tests.factories import World, make_escalation, make_team, make_ticket, make_user
@@ -161,13 +161,13 @@ def test_the_ticket_page_shows_the_packet_the_chain_and_the_history(
     client: FlaskClient, world: World
 ) -> None:
     with tenancy.only(world.alpha.id):
-        article = articles.create(
-            articles.ArticleInput(
+        article = editing.create(
+            editing.ArticleInput(
                 tenant_id=world.alpha.id, language="de", title="Doppelte Rechnung stornieren", body="x"
             ),
             world.alpha_expert,
         )
-        articles.approve(article, world.alpha_expert)
+        lifecycle.approve(article, world.alpha_expert)
         db.session.commit()
     desk = _desk(world, articles=[article.id])
     sign_in(client, world.alpha_expert.email)
