@@ -234,19 +234,10 @@ def faq(lang: str = "en") -> list[tuple[str, str]]:
 
 
 def analyze(app: Any) -> None:
-    """Fresh planner statistics, as autovacuum would have them (the app role may not ANALYZE
-    tables it does not own, so this runs as the owner)."""
-    from sqlalchemy import create_engine, text
+    """Fresh planner statistics for the knowledge-base tables (see `world.vacuum_analyze`)."""
+    import world
 
-    engine = create_engine(app.config["MIGRATE_DATABASE_URL"])
-    with engine.connect() as conn:
-        conn.execution_options(isolation_level="AUTOCOMMIT")
-        if conn.dialect.name == "postgresql":
-            conn.execute(text("VACUUM ANALYZE article_translations"))
-            conn.execute(text("VACUUM ANALYZE articles"))
-        else:
-            conn.execute(text("ANALYZE"))
-    engine.dispose()
+    world.vacuum_analyze(app, "article_translations", "articles")
 
 
 # --- the generator ----------------------------------------------------------------------------

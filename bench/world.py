@@ -64,6 +64,22 @@ def build(tenant_count: int, assigned: int = 20) -> tuple[Any, list[int]]:
     return app, ids
 
 
+def vacuum_analyze(app: Any, *tables: str) -> None:
+    """Planner statistics and a set visibility map, as autovacuum would leave them a while after a
+    bulk load. As the owner: the app role may not VACUUM or ANALYZE tables it does not own
+    (PostgreSQL skips them with a warning), and without statistics the planner guesses."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(app.config.get("MIGRATE_DATABASE_URL") or app.config["SQLALCHEMY_DATABASE_URI"])
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        if conn.dialect.name == "postgresql":
+            for table in tables:
+                conn.execute(text(f"VACUUM ANALYZE {table}"))
+        else:
+            conn.execute(text("ANALYZE"))
+    engine.dispose()
+
+
 def signed_in(app: Any) -> Any:
     """A test client with the agent's session cookie."""
     client = app.test_client()
