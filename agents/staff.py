@@ -22,6 +22,7 @@ from sqlalchemy import Select, delete, false, func, select
 from agents import routing
 from agents import services as assignments
 from agents.models import AgentAssignment, AgentLanguage, AgentPresence, Presence, SkillLevel
+from channels import chat_queue
 from core import audit
 from core.auth import invitations
 from core.auth import services as accounts
@@ -211,8 +212,8 @@ def _tenant_errors(role: Role, tenant_ids: Iterable[int]) -> dict[str, str]:
 
 
 def set_skills(user: User, skills: Mapping[str, str], tenant_ids: Iterable[int]) -> None:
-    """Replace the person's languages (with levels) and the clients they serve. Open tickets of
-    a client they no longer serve go back to that client's queue."""
+    """Replace the person's languages (with levels) and the clients they serve. Open tickets and
+    held chats of a client they no longer serve go back to that client's queue."""
     wanted = set(tenant_ids)
     errors = {**_skill_errors(skills), **_tenant_errors(user.role_enum, wanted)}
     if user.role not in SERVING_ROLES and skills:
@@ -238,7 +239,13 @@ def set_skills(user: User, skills: Mapping[str, str], tenant_ids: Iterable[int])
         )
         for tenant_id in dropped:
             returned = return_open_tickets(user, tenant_ids=[tenant_id])
-            audit.record("agent.unassigned", tenant_id=tenant_id, target=user, data={"tickets": returned})
+            chats = chat_queue.give_back(user.id, tenant_ids=[tenant_id])
+            audit.record(
+                "agent.unassigned",
+                tenant_id=tenant_id,
+                target=user,
+                data={"tickets": returned, "chats": chats},
+            )
     db.session.flush()
 
 
@@ -310,8 +317,8 @@ def resend_invitation(user: User) -> None:
 
 
 def deactivate(user: User, actor: User) -> int:
-    """Sign the person out everywhere now, take them off duty and put their open tickets back
-    in the queue; returns how many tickets went back."""
+    """Sign the person out everywhere now, take them off duty and put their open tickets and the
+    chats they hold back in the queue; returns how many tickets went back."""
     if user.id == actor.id:
         raise Conflict(_("You cannot deactivate your own account."))
     if not user.is_active:
@@ -322,7 +329,13 @@ def deactivate(user: User, actor: User) -> int:
     if user.role in SERVING_ROLES:
         routing.set_presence(user, Presence.OFFLINE)
     returned = return_open_tickets(user)
-    audit.record("user.deactivated", tenant_id=None, target=user, data={"tickets_returned": returned})
+    chats = chat_queue.give_back(user.id)
+    audit.record(
+        "user.deactivated",
+        tenant_id=None,
+        target=user,
+        data={"tickets_returned": returned, "chats_returned": chats},
+    )
     db.session.flush()
     return returned
 

@@ -1,8 +1,10 @@
 """The agents' side of a waiting chat: who is online for a client's language, the queue offered
-to an agent (their clients, their languages), the chats they hold, and accepting one."""
+to an agent (their clients, their languages), the chats they hold, accepting one, and giving the
+held ones back when the agent leaves."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
 from flask_babel import force_locale
@@ -81,7 +83,8 @@ def accept(session: ChatSession, user: User, *, now: datetime | None = None) -> 
     now = now or utcnow()
     session.status = ChatStatus.ACTIVE.value
     session.agent_id = user.id
-    session.accepted_at = now
+    # The first acceptance: the chat is billed from there to its end, across a handover.
+    session.accepted_at = session.accepted_at or now
     session.last_activity_at = now
     ticket = ticket_of(session)
     if ticket is not None:
@@ -90,3 +93,24 @@ def accept(session: ChatSession, user: User, *, now: datetime | None = None) -> 
         add(session, ChatAuthor.SYSTEM, _("%(name)s has joined the chat.", name=user.name), event="accepted")
     chat_broker.notify([chat_broker.tenant_channel(session.tenant_id)], {"type": "queue"})
     return session
+
+
+def give_back(user_id: int, *, tenant_ids: Iterable[int] | None = None, now: datetime | None = None) -> int:
+    """Put the chats an agent holds (of these clients, or all) back in their client's queue: the
+    agent was deactivated or taken off the client, and a customer left with nobody answering
+    would wait until the idle sweep closes the chat. The visitor is told; whoever accepts next
+    sees the conversation so far. Returns how many chats went back."""
+    query = select(ChatSession).where(
+        ChatSession.agent_id == user_id, ChatSession.status == ChatStatus.ACTIVE.value
+    )
+    if tenant_ids is not None:
+        query = query.where(ChatSession.tenant_id.in_(list(tenant_ids)))
+    held = list(db.session.scalars(query.order_by(ChatSession.id).with_for_update()))
+    for session in held:
+        session.status = ChatStatus.QUEUED.value
+        session.agent_id = None
+        with force_locale(session.language):
+            text = _("Your agent had to leave. Please stay: the next available agent will continue the chat.")
+            add(session, ChatAuthor.SYSTEM, text, event="requeued", now=now)
+        chat_broker.notify([chat_broker.tenant_channel(session.tenant_id)], {"type": "queue"})
+    return len(held)

@@ -268,7 +268,7 @@ def test_a_deactivated_agent_is_signed_out_at_once_and_their_open_tickets_go_bac
         assert history[-1].data == {"old": world.agent_alpha.id, "new": None}
         assert routing.presence_of(world.agent_alpha.id).status == Presence.OFFLINE.value
     [audited] = _audited("user.deactivated", world.agent_alpha)
-    assert audited.data == {"tickets_returned": 1}
+    assert audited.data == {"tickets_returned": 1, "chats_returned": 0}
     assert audited.actor_label == "admin@provider.example"
 
     page = client.get("/admin/agents?status=deactivated").get_data(as_text=True)
@@ -328,7 +328,7 @@ def test_languages_and_clients_are_edited_and_a_dropped_clients_tickets_go_back(
         assert beta_ticket.assignee_id is None  # beta is no longer served by them
         assert alpha_ticket.assignee_id == world.agent_both.id
     [dropped] = _audited("agent.unassigned", world.agent_both)
-    assert (dropped.tenant_id, dropped.data) == (world.beta.id, {"tickets": 1})
+    assert (dropped.tenant_id, dropped.data) == (world.beta.id, {"tickets": 1, "chats": 0})
     page = client.get(f"/admin/agents/{world.agent_both.id}").get_data(as_text=True)
     assert 'name="lang_it"' in page
     assert re.search(r'<option value="fluent" selected>fluent</option>', page)

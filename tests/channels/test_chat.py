@@ -15,12 +15,14 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import event, select
 
-from agents import routing
+from agents import routing, staff
 from agents import services as agents
 from agents.models import Presence
-from channels import chat_broker, chat_ending, chat_feed, chat_lines, chat_start
+from channels import chat_broker, chat_ending, chat_feed, chat_lines, chat_queue, chat_start
 from channels.chat_models import ChatAuthor, ChatMessage, ChatSession
 from core import jobs, tenancy
+from core.audit import AuditEvent
+from core.auth.models import User
 from core.extensions import db
 from core.models_base import utcnow
 from tenants.models import Tenant, TenantStatus
@@ -588,3 +590,58 @@ def test_the_console_sends_a_line_that_commits_after_a_later_line_of_another_cha
         # What the streams send is what a single line's JSON says, names included.
         lines = chat_feed.messages_after([chat_a, chat_b])
         assert chat_feed.as_json_many(lines, {}) == [chat_feed.as_json(m) for m in lines]
+
+
+# --- an agent who leaves ----------------------------------------------------------------------
+
+
+def test_a_deactivated_agents_chats_go_back_to_the_queue_and_the_next_agent_continues(
+    app: Flask, online: World, fast_streams: None
+) -> None:
+    with tenancy.system_scope():
+        agents.set_languages(online.agent_both, {"de": "native"})
+        routing.set_presence(online.agent_both, Presence.AVAILABLE)
+        jobs.commit()
+    visitor, token, chat_id = _held_chat(app, "Wasserhahn tropft")
+    assert visitor.post(f"{ALPHA}/s/{token}/messages", json={"body": "Immer noch."}).status_code == 201
+    first_accept = _session(token, online.alpha.id).accepted_at
+
+    admin, csrf = _agent(app, "admin@provider.example")
+    done = admin.post(f"/admin/agents/{online.agent_alpha.id}/deactivate", data={"csrf_token": csrf})
+    assert done.status_code == 302
+
+    session = _session(token, online.alpha.id)
+    assert (session.status, session.agent_id) == ("queued", None)
+    # The visitor is told, in the chat's language, and keeps the conversation.
+    lines = _events(visitor.get(f"{ALPHA}/s/{token}/events").get_data(as_text=True))
+    assert lines[-1]["data"]["event"] == "requeued"
+    assert "nächste verfügbare" in lines[-1]["data"]["body"]
+    with tenancy.system_scope():
+        [audited] = db.session.scalars(
+            select(AuditEvent).where(AuditEvent.action == "user.deactivated")
+        ).all()
+        assert audited.data["chats_returned"] == 1
+
+    other, other_csrf = _agent(app, "agent.both@provider.example")
+    assert "Wasserhahn tropft" in other.get("/agent/chats").get_data(as_text=True)
+    assert other.post(f"/agent/chats/{chat_id}/accept", data={"csrf_token": other_csrf}).status_code == 302
+    page = other.get(f"/agent/chats/{chat_id}").get_data(as_text=True)
+    assert "Immer noch." in page
+    session = _session(token, online.alpha.id)
+    assert (session.status, session.agent_id) == ("active", online.agent_both.id)
+    assert session.accepted_at == first_accept  # billed from the first acceptance
+
+
+def test_an_agent_taken_off_a_client_gives_back_only_that_clients_chats(app: Flask, online: World) -> None:
+    visitor, token, chat_id = _held_chat(app, "Rechnung unklar")
+    with tenancy.system_scope():
+        agent = db.session.get_one(User, online.agent_alpha.id)
+        staff.set_skills(agent, {"de": "native", "en": "fluent"}, [online.beta.id])
+        jobs.commit()
+        [audited] = db.session.scalars(
+            select(AuditEvent).where(AuditEvent.action == "agent.unassigned")
+        ).all()
+        assert audited.data == {"tickets": 1, "chats": 1}
+    assert _session(token, online.alpha.id).status == "queued"
+    with tenancy.system_scope():
+        assert chat_queue.give_back(online.agent_alpha.id) == 0  # nothing else held
