@@ -105,14 +105,15 @@ def index_size(app: Any) -> str:
         )
     row = db.session.execute(
         text(
-            "SELECT pg_relation_size('ix_article_translations_tenant_id_search_vector'), "
+            "SELECT pg_relation_size('ix_article_translations_tenant_id_language_search_vector'), "
             "pg_relation_size('ix_article_translations_tenant_id_title_trgm'), "
             "(SELECT sum(pg_column_size(search_vector)) FROM article_translations), "
             "pg_total_relation_size('article_translations')"
         )
     ).one()
     return (
-        f"GIN (tenant_id, search_vector) {row[0] / 1e6:.1f} MB, GIN trigram titles {row[1] / 1e6:.1f} MB, "
+        f"GIN (tenant_id, language, search_vector) {row[0] / 1e6:.1f} MB, "
+        f"GIN trigram titles {row[1] / 1e6:.1f} MB, "
         f"tsvector column {row[2] / 1e6:.1f} MB; article_translations in all {row[3] / 1e6:.1f} MB"
     )
 
@@ -124,7 +125,7 @@ def rebuild_postgres_indexes(app: Any) -> float:
 
     engine = create_engine(app.config["MIGRATE_DATABASE_URL"])
     names = [
-        "ix_article_translations_tenant_id_search_vector",
+        "ix_article_translations_tenant_id_language_search_vector",
         "ix_article_translations_tenant_id_title_trgm",
     ]
     with engine.connect() as conn:

@@ -44,6 +44,7 @@ UNMODELLED = {
     "kb_terms",
     "search_vector",
     "ix_article_translations_tenant_id_search_vector",
+    "ix_article_translations_tenant_id_language_search_vector",
     "ix_article_translations_tenant_id_title_trgm",
 }
 

@@ -4,8 +4,10 @@
 with weight A and the body with weight B, through `kb_search_config(language)`, which picks
 `kb_german`, `kb_english`, `kb_french`, `kb_italian` or `kb_simple`: copies of PostgreSQL's
 configurations that drop the accented stopwords, fold accents (unaccent) and then stem. A GIN index
-on `(tenant_id, search_vector)` (btree_gin) finds a tenant's texts for a word without touching
-other tenants' rows; a trigram index on `(tenant_id, title)` serves the typo fallback.
+on `(tenant_id, language, search_vector)` (btree_gin) finds a tenant's texts in a language for a
+word without touching other tenants' rows or other languages' (a word two languages share, stemmed
+alike, would otherwise be tested on the heap); a trigram index on `(tenant_id, title)` serves the
+typo fallback.
 
 Under row-level security the application role cannot use those indexes for `@@` (the operator is
 not leakproof), so candidates are found and scored by `kb_search_rank()`, which returns ids and
