@@ -8,13 +8,15 @@ languages (de/en, de/fr/it/en, fr/de/en, it/de/en, en/de), and generates a corpu
 out-of-office replies. Every message is stored with `channels.mail_inbound.receive_raw` (the
 store rate, what an SMTP listener or MTA pipe sustains), which enqueues `process_inbound` on
 RQ; then one `flask --app wsgi jobs worker --burst --queues default,mail` (an rq SimpleWorker)
-drains the queue. Prints messages/s of both steps, p50/p99 per message (the worker's from the
-RQ jobs' started_at/ended_at), the CPU of the worker, PostgreSQL and Redis, how busy the
-machine was, and what processing made of the corpus (tickets opened, replies threaded).
+drains the queue. A job processes its record and the tenant's other waiting ones
+(`tickets.intake.process_batch`) and withdraws their jobs, so the rate counts messages
+processed, not jobs. Prints messages/s of both steps, p50/p99 per job (from the RQ jobs'
+started_at/ended_at; per message for the store), the CPU of the worker, PostgreSQL and Redis, how
+busy the machine was, and what processing made of the corpus (tickets opened, replies threaded).
 
-With `--profile N` no worker runs: N records are processed in this process as the worker would
-(`core.jobs.execute`: tenancy scope, commit, enqueue), first timed, then N more under cProfile,
-and the hotspots are printed.
+With `--profile N` no worker runs: the queued jobs are taken from Redis and run in this process
+as the worker would (`core.jobs.execute`: tenancy scope, commit, enqueue) until N records are
+processed, first timed, then N more under cProfile, and the hotspots are printed.
 
 Needs PostgreSQL and Redis (DATABASE_URL, MIGRATE_DATABASE_URL, REDIS_URL); the database is
 emptied and rebuilt, and the RQ queues of REDIS_URL are emptied.
@@ -55,7 +57,9 @@ LANGUAGE_SETS = (["de", "en"], ["de", "fr", "it", "en"], ["fr", "de", "en"], ["i
 # Where the time of one message goes, for --profile: (file suffix, function) as cProfile names them.
 STAGES = [
     ("core/jobs.py", "execute", "the whole job (core.jobs.execute)"),
-    ("tickets/intake.py", "process", "intake.process"),
+    ("tickets/intake.py", "process_batch", "intake.process_batch (a job's records)"),
+    ("tickets/intake.py", "_attempt", "one record's attempt (intake._attempt)"),
+    ("tickets/intake.py", "_claim", "claiming the batch (intake._claim)"),
     ("channels/mail_parse.py", "parse", "parse (mail_parse.parse)"),
     ("email/parser.py", "parsebytes", "  stdlib message_from_bytes"),
     ("channels/mail_text.py", "sanitize_html", "  sanitize_html (nh3)"),
@@ -231,54 +235,86 @@ def outcomes(app: Any) -> dict[str, int]:
 
 
 def profile(app: Any, n: int, warmup: int = 20) -> None:
-    """Process records as the worker does (`core.jobs.execute`), timed, then under cProfile."""
-    from sqlalchemy import event, select
+    """Process records as the worker does, timed, then under cProfile: the queued jobs are taken
+    from Redis in order and run with `core.jobs.execute` (tenancy scope, commit, enqueue), a job
+    withdrawn by a batch that processed its record is skipped as RQ skips it; without RQ's own
+    bookkeeping."""
+    from rq import Queue
+    from rq.exceptions import NoSuchJobError
+    from rq.job import Job
+    from sqlalchemy import event, func, select
 
     from core import jobs, tenancy
     from core.extensions import db
-    from tickets.models import InboundRecord
+    from tickets.models import InboundRecord, InboundStatus
+
+    conn = jobs.redis_connection(app)
+    queue_key = Queue("default", connection=conn).key
+    statements, counting = [0], [True]
+
+    def count(*_args: Any) -> None:
+        statements[0] += counting[0]
+
+    def next_job() -> Any:
+        while (job_id := conn.lpop(queue_key)) is not None:
+            try:
+                return Job.fetch(job_id.decode(), connection=conn)
+            except NoSuchJobError:
+                continue
+        return None
+
+    def done() -> int:
+        counting[0] = False
+        with tenancy.system_scope():
+            total = db.session.scalar(
+                select(func.count())
+                .select_from(InboundRecord)
+                .where(InboundRecord.status != InboundStatus.RECEIVED.value)
+            )
+            db.session.remove()
+        counting[0] = True
+        return int(total or 0)
+
+    def run(records: int, timed: list[float] | None = None) -> tuple[int, int]:
+        """Jobs until `records` more records are processed; (records, jobs)."""
+        start, ran = done(), 0
+        while done() - start < records:
+            job = next_job()
+            if job is None:
+                raise SystemExit(f"--profile {n} needs {warmup + 2 * n} messages (--messages)")
+            t = time.perf_counter()
+            jobs.execute(*job.args)
+            if timed is not None:
+                timed.append((time.perf_counter() - t) * 1000)
+            ran += 1
+        return done() - start, ran
 
     with app.app_context():
-        with tenancy.system_scope():
-            records = db.session.execute(
-                select(InboundRecord.tenant_id, InboundRecord.id).order_by(InboundRecord.id)
-            ).all()
-            db.session.remove()
-        if len(records) < warmup + 2 * n:
-            raise SystemExit(f"--profile {n} needs {warmup + 2 * n} messages (--messages)")
-        statements = [0]
-
-        def count(*_args: Any) -> None:
-            statements[0] += 1
-
         t0 = time.perf_counter()
-        for tenant_id, record_id in records[:warmup]:
-            jobs.execute(JOB, tenant_id, (record_id,))
+        run(warmup)
         warm = time.perf_counter() - t0
-        print(f"in-process warm-up: the first {warmup} records in {warm:.2f} s (lingua loads its models)")
+        print(f"in-process warm-up: {warmup}+ records in {warm:.2f} s (lingua loads its models)")
 
         event.listen(db.engine, "before_cursor_execute", count)
-        times = []
-        t0, cpu0 = time.perf_counter(), time.process_time()
-        for tenant_id, record_id in records[warmup : warmup + n]:
-            t = time.perf_counter()
-            jobs.execute(JOB, tenant_id, (record_id,))
-            times.append((time.perf_counter() - t) * 1000)
-        took, cpu = time.perf_counter() - t0, time.process_time() - cpu0
+        times: list[float] = []
+        cpu0 = time.process_time()
+        records, ran = run(n, times)
+        took, cpu = sum(times) / 1000, time.process_time() - cpu0
         event.remove(db.engine, "before_cursor_execute", count)
         times.sort()
         print(
-            f"in-process (no RQ), {n} records: {n / took:.1f} msgs/s  p50={statistics.median(times):.2f} ms"
-            f"  p99={percentile(times, 0.99):.2f} ms  CPU {cpu / n * 1000:.1f} ms/msg of"
-            f" {took / n * 1000:.1f}"
-            f" ms wall; SQL statements/msg={statements[0] / n:.1f} (+ BEGIN, RLS set_config, COMMIT)"
+            f"in-process (no RQ), {records} records in {ran} jobs: {records / took:.1f} msgs/s"
+            f"  per job p50={statistics.median(times):.2f} ms p99={percentile(times, 0.99):.2f} ms"
+            f"  CPU {cpu / records * 1000:.1f} ms/msg (incl. the counts between jobs) of"
+            f" {took / records * 1000:.1f} ms wall; SQL statements/msg={statements[0] / records:.1f}"
+            " (+ BEGIN, RLS set_config, COMMIT per job)"
         )
 
         profiler = cProfile.Profile()
         profiler.enable()
-        for tenant_id, record_id in records[warmup + n : warmup + 2 * n]:
-            jobs.execute(JOB, tenant_id, (record_id,))
+        records, ran = run(n)
         profiler.disable()
+    n = records
     entries = pstats.Stats(profiler).stats.items()  # type: ignore[attr-defined]
     print(f"\ncProfile of {n} more records (times inflated by the profiler); cumulative ms per message:")
     for suffix, name, label in STAGES:
@@ -364,22 +400,26 @@ def main() -> None:
     started = datetime.now(UTC)
     used = drain(env, database, args.drain_seconds, log_path)
     times, window, statuses = job_times(env, job_ids)
-    done = statuses.get("finished", 0)
+    ran = statuses.get("finished", 0)
     found = outcomes(app)
-    if not times:
+    # A job processes its record and the tenant's other waiting ones (`intake.process_batch`) and
+    # withdraws their jobs: the rate counts records, not jobs.
+    done = sum(count for key, count in found.items() if key.startswith(("processed/", "ignored/")))
+    if not times or not done:
         raise SystemExit(f"no job finished; see {log_path}")
     rate = done / window if window else 0.0
     print(
-        f"process (1 x flask jobs worker --burst, rq SimpleWorker): {done} of {len(job_ids)} process_inbound"
-        f" jobs in {window:.1f} s = {rate:.1f} msgs/s  (target 150)  p50={statistics.median(times):.1f} ms"
-        f"  p99={percentile(times, 0.99):.1f} ms  max={times[-1]:.0f} ms  statuses={dict(statuses)}"
+        f"process (1 x flask jobs worker --burst, rq SimpleWorker): {done} of {len(mails)} messages in"
+        f" {window:.1f} s = {rate:.1f} msgs/s  (target 150); {ran} jobs ran ({done / ran:.1f} messages"
+        f" each), {len(job_ids) - sum(statuses.values())} withdrawn; per job"
+        f" p50={statistics.median(times):.1f} ms  p99={percentile(times, 0.99):.1f} ms"
+        f"  max={times[-1]:.0f} ms  statuses={dict(statuses)}"
     )
-    if done:
-        # Between two jobs the worker dequeues, saves the job's state and result, logs.
-        print(
-            f"  per message: {window / done * 1000:.1f} ms of the window, {statistics.fmean(times):.1f} ms"
-            f" inside the job (mean): {window / done * 1000 - statistics.fmean(times):.1f} ms RQ overhead"
-        )
+    # Between two jobs the worker dequeues, saves the job's state and result, logs.
+    print(
+        f"  per message: {window / done * 1000:.1f} ms of the window, {sum(times) / done:.1f} ms inside"
+        f" jobs: {(window * 1000 - sum(times)) / done:.1f} ms RQ overhead"
+    )
     acks = mail_jobs(env, started)
     print(
         f"whole drain incl. worker start-up and {len(acks)} acknowledgements delivered"

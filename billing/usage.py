@@ -23,7 +23,8 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from billing.models import Invoice, InvoiceStatus, UsageEvent, UsageKind
-from core import audit
+from core import audit, memo
+from core.database import insert_on_conflict
 from core.errors import NotFound, ValidationFailed
 from core.extensions import db
 from core.models_base import utcnow
@@ -41,6 +42,10 @@ FROZEN = (InvoiceStatus.FINALIZED, InvoiceStatus.SENT, InvoiceStatus.PAID, Invoi
 def business_schedule(tenant_id: int) -> Schedule | None:
     """The client's business hours: the calendar of its default SLA policy (the active one for
     every organisation and category, first by position). None when it has none or it is 24/7."""
+    return memo.read(("business_schedule", tenant_id), lambda: _business_schedule(tenant_id))
+
+
+def _business_schedule(tenant_id: int) -> Schedule | None:
     calendar = db.session.scalar(
         select(BusinessCalendar)
         .join(SlaPolicy, SlaPolicy.calendar_id == BusinessCalendar.id)
@@ -80,26 +85,34 @@ def record(
 ) -> UsageEvent:
     """One billable event, once per `key` (a retried job finds its row and bills nothing more).
 
-    `language` defaults to the ticket's; `out_of_hours` is decided here from `occurred_at`."""
+    `language` defaults to the ticket's; `out_of_hours` is decided here from `occurred_at`. The
+    row is written with `INSERT ... ON CONFLICT DO NOTHING` on the key: one round trip, and two
+    concurrent recordings of one key end with one row instead of an error."""
     key = key[:120]
-    existing = db.session.scalar(
-        select(UsageEvent).where(UsageEvent.tenant_id == tenant_id, UsageEvent.key == key)
-    )
-    if existing is not None:
-        return existing
     occurred_at = occurred_at or utcnow()
-    event = UsageEvent(
-        tenant_id=tenant_id,
-        kind=kind.value,
-        key=key,
-        quantity=quantity,
-        ticket_id=ticket_id,
-        data=data or {},
-        occurred_at=occurred_at,
-        out_of_hours=is_out_of_hours(tenant_id, occurred_at),
-        language=(language or _ticket_language(ticket_id) or None),
+    event = db.session.scalar(
+        insert_on_conflict(UsageEvent, tenant_id)
+        .values(
+            tenant_id=tenant_id,
+            kind=kind.value,
+            key=key,
+            quantity=quantity,
+            ticket_id=ticket_id,
+            data=data or {},
+            occurred_at=occurred_at,
+            out_of_hours=is_out_of_hours(tenant_id, occurred_at),
+            language=(language or _ticket_language(ticket_id) or None),
+        )
+        .on_conflict_do_nothing(index_elements=["tenant_id", "key"])
+        .returning(UsageEvent)
+        # The row refers to nothing pending (its ids are known): what the caller has pending is
+        # written with its own next flush, together, not flushed ahead of this statement.
+        .execution_options(autoflush=False)
     )
-    db.session.add(event)
+    if event is None:  # recorded before
+        event = db.session.scalars(
+            select(UsageEvent).where(UsageEvent.tenant_id == tenant_id, UsageEvent.key == key)
+        ).one()
     return event
 
 

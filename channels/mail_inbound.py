@@ -22,7 +22,7 @@ from sqlalchemy import select
 
 from channels.mail_noise import Noise, classify
 from channels.mail_parse import TICKET_REF_RE, ParsedMail, Unparseable, parse
-from core import jobs, tenancy
+from core import jobs, memo, tenancy
 from core.extensions import db
 from core.models_base import utcnow
 from escalations import services as escalations
@@ -141,7 +141,6 @@ def process_mail(record: InboundRecord) -> Ticket | None:
     extra = _message_data(mail, noise, stored, rejected)
     body = mail.visible or mail.text or _("(empty message)")
     if ticket is not None and ticket.status != Status.CLOSED.value:
-        record.outcome = OUTCOME_THREADED
         # The specialists answering the escalation by e-mail write a note, not a customer message
         # (and they do not become the client's customers).
         expert_note = None
@@ -158,11 +157,19 @@ def process_mail(record: InboundRecord) -> Ticket | None:
             tickets.record_event(ticket, "auto_reply")
         else:
             contact = _sender(record.tenant_id, mail, ticket.language)
-            message = tickets.customer_wrote(ticket, body, contact_id=contact.id if contact else None)
+            message = tickets.customer_wrote(
+                ticket,
+                body,
+                contact_id=contact.id if contact else None,
+                email_message_id=mail.message_id,
+                data=extra,
+            )
         message.email_message_id = mail.message_id
         message.data = extra
         db.session.flush()
         _link(stored, message)
+        # Set last: a query above would otherwise flush it as an UPDATE of its own.
+        record.outcome = OUTCOME_THREADED
         return ticket
     new, message = intake.open_from(
         record,
@@ -192,13 +199,13 @@ def _ticket_of_messages(tenant_id: int, message_ids: list[str]) -> Ticket | None
     """The ticket of the newest message with one of these Message-IDs (ours or the customer's)."""
     if not message_ids:
         return None
-    ticket_id = db.session.scalar(
-        select(Message.ticket_id)
+    return db.session.scalar(
+        select(Ticket)
+        .join(Message, Message.ticket_id == Ticket.id)
         .where(Message.tenant_id == tenant_id, Message.email_message_id.in_(message_ids[:50]))
         .order_by(Message.id.desc())
         .limit(1)
     )
-    return db.session.get(Ticket, ticket_id) if ticket_id else None
 
 
 def _thread(tenant: Tenant, mail: ParsedMail) -> Ticket | None:
@@ -228,7 +235,7 @@ def _sender(tenant_id: int, mail: ParsedMail, language: str) -> Contact | None:
 
 def _clear_failing(tenant_id: int, address: str | None) -> None:
     """They wrote to us, so the address works again."""
-    if not address:
+    if not address or address not in _maybe_failing(tenant_id):
         return
     for contact in db.session.scalars(
         select(Contact).where(
@@ -237,6 +244,24 @@ def _clear_failing(tenant_id: int, address: str | None) -> None:
     ):
         contact.email_failing_since = None
         contact.email_failure = None
+
+
+def _maybe_failing(tenant_id: int) -> set[str]:
+    """The tenant's addresses that may be failing: the ones that bounced, read once per batch
+    (`core.memo`; few senders are among them, so most mails need no query to clear theirs), plus
+    those the batch's own bounces mark. A superset is harmless: an address in it is looked up."""
+    return memo.read(
+        ("failing_addresses", tenant_id),
+        lambda: set(
+            db.session.scalars(
+                select(Contact.email).where(
+                    Contact.tenant_id == tenant_id,
+                    Contact.email.is_not(None),
+                    Contact.email_failing_since.is_not(None),
+                )
+            )
+        ),
+    )
 
 
 def _bounce(record: InboundRecord, mail: ParsedMail) -> Ticket | None:
@@ -254,6 +279,7 @@ def _bounce(record: InboundRecord, mail: ParsedMail) -> Ticket | None:
         ):
             contact.email_failing_since = contact.email_failing_since or now
             contact.email_failure = (reason or _("Mail to this address bounced."))[:500]
+        _maybe_failing(record.tenant_id).update(failed)
     ids = [*(bounce.original_message_ids if bounce else []), *mail.thread_ids]
     ticket = _ticket_of_messages(record.tenant_id, ids)
     if ticket is None:

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email import message_from_bytes, policy
 from email.message import Message
 from email.parser import BytesHeaderParser
+from email.policy import EmailPolicy
 from email.utils import getaddresses, parseaddr, parsedate_to_datetime
 
 from email_validator import EmailNotValidError, validate_email
@@ -30,6 +32,28 @@ _ENCODED_WORD_RE = re.compile(r"=\?([^?\s]+)\?([qQbB])\?([^?\s]*)\?=")
 # Control characters no column should hold (PostgreSQL refuses NUL in text outright).
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _MAX_DEPTH = 200  # nested multiparts deeper than this are kept as one attachment, not walked
+
+
+class _ParsingPolicy(EmailPolicy):
+    """The modern policy (`email.policy.default`), with each header value parsed once.
+
+    The standard library parses a header again on every read, and reading a part's type,
+    charset, boundary, disposition, filename and transfer encoding reads Content-Type and
+    Content-Disposition over and over: most of the time of parsing a mail went there. Header
+    objects are immutable, so a parsed value is shared, by name and exact value."""
+
+    def header_fetch_parse(self, name: str, value: str) -> str:
+        if hasattr(value, "name"):
+            return value
+        return _parsed_header(self, name, value)
+
+
+@functools.lru_cache(maxsize=2048)
+def _parsed_header(parsing: EmailPolicy, name: str, value: str) -> str:
+    return EmailPolicy.header_fetch_parse(parsing, name, value)  # type: ignore[no-any-return]
+
+
+POLICY = _ParsingPolicy()
 
 
 class Unparseable(ValueError):
@@ -105,7 +129,7 @@ def parse(raw: bytes) -> ParsedMail:
     if not re.match(rb"^[!-9;-~]+:", head) and not head.startswith(b"From "):
         raise Unparseable("no header block")
     try:
-        message = message_from_bytes(raw, policy=policy.default)
+        message = message_from_bytes(raw, policy=POLICY)
     except RecursionError:  # the standard library's parser recurses per nested multipart
         raise Unparseable("nested too deeply") from None
     defects = [type(d).__name__ for d in message.defects]
@@ -395,9 +419,7 @@ def _unsplit_multipart(part: Message, body: _Body, defects: list[str], depth: in
         boundary = guessed.group(1).removesuffix("--")
         head = f'Content-Type: {part.get_content_type()}; boundary="{boundary}"\r\n\r\n'
         try:
-            again = message_from_bytes(
-                head.encode() + text.encode("utf-8", "surrogateescape"), policy=policy.default
-            )
+            again = message_from_bytes(head.encode() + text.encode("utf-8", "surrogateescape"), policy=POLICY)
         except Exception as exc:
             defects.append(f"multipart: {type(exc).__name__}")
         else:
@@ -501,7 +523,7 @@ def _fallback_name(content_type: str, index: int) -> str:
 def _message_name(data: bytes) -> str:
     """An attached mail is named by its subject, as mail clients show it."""
     try:
-        headers = BytesHeaderParser(policy=policy.default).parsebytes(data[:65536], headersonly=True)
+        headers = BytesHeaderParser(policy=POLICY).parsebytes(data[:65536], headersonly=True)
         subject = _header_all(headers, "subject", [])
     except Exception:
         subject = []

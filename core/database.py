@@ -1,4 +1,5 @@
-"""Engine behaviour per backend, installed once for every engine the process creates."""
+"""Engine behaviour per backend, installed once for every engine the process creates, and the
+`INSERT ... ON CONFLICT` both backends share."""
 
 from __future__ import annotations
 
@@ -6,7 +7,11 @@ import sqlite3
 from typing import Any
 
 from sqlalchemy import event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
+
+from core import tenancy
+from core.extensions import db
 
 
 @event.listens_for(Engine, "connect")
@@ -30,3 +35,16 @@ def _sqlite_begin(conn: Any) -> None:
         # IMMEDIATE takes the write lock up front: the embedded server's threads then wait
         # (busy_timeout) instead of failing on a read-to-write lock upgrade.
         conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def insert_on_conflict(model: Any, tenant_id: int | None) -> Any:
+    """`INSERT` for the session's backend with `on_conflict_do_nothing`/`on_conflict_do_update`
+    (PostgreSQL and SQLite spell them alike): a row written once per key in one round trip,
+    instead of a SELECT for the key and then an INSERT.
+
+    Such a statement bypasses the unit of work, so the tenancy scope's write rule is checked
+    here for `tenant_id`, as the `before_flush` hook checks an added row; on PostgreSQL the
+    row-level-security policy checks it a second time."""
+    tenancy.check_write(model.__name__, tenant_id)
+    dialect = db.session.get_bind().dialect.name
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(model)

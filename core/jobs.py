@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -45,9 +45,20 @@ class Job:
     def __call__(self, tenant_id: int | None, *args: Any, **kwargs: Any) -> Any:
         return self.fn(tenant_id, *args, **kwargs)
 
-    def enqueue(self, tenant_id: int | None, *args: Any, queue: str | None = None) -> None:
-        """Run once the current transaction has committed; dropped if it rolls back."""
-        _pending(db.session()).append(Call(self.name, tenant_id, args, queue or self.queue))
+    def enqueue(
+        self, tenant_id: int | None, *args: Any, queue: str | None = None, key: str | None = None
+    ) -> None:
+        """Run once the current transaction has committed; dropped if it rolls back. `key` names
+        the queued job (its RQ id), so that a job that did its work can `withdraw` it."""
+        _pending(db.session()).append(Call(self.name, tenant_id, args, queue or self.queue, key))
+
+    def withdraw(self, keys: Iterable[str], queue: str | None = None) -> None:
+        """Once the current transaction has committed, take the jobs named `keys` off the queue
+        if they are still waiting there: this job did their work. One that a worker has taken
+        already is left alone (it finds nothing to do), and so is everything if Redis is away."""
+        session = db.session()
+        for key in keys:
+            _pending(session).append(Call(self.name, None, (), queue or self.queue, key, withdraw=True))
 
 
 def job(queue: str = "default", retries: int = len(RETRY_INTERVALS)) -> Callable[..., Job]:
@@ -67,6 +78,8 @@ class Call:
     tenant_id: int | None
     args: tuple[Any, ...]
     queue: str = "default"
+    key: str | None = None
+    withdraw: bool = False  # take the waiting job `key` off the queue instead of adding one
 
 
 def _pending(session: Session) -> list[Call]:
@@ -100,7 +113,8 @@ def dispatch_ready() -> None:
         while ready := session.info.pop("jobs_ready", None):
             if current_app.config["JOBS_INLINE"]:
                 for call in ready:
-                    _run_inline(call)
+                    if not call.withdraw:  # inline, nothing ever waits in a queue
+                        _run_inline(call)
             else:
                 _enqueue(ready)
     finally:
@@ -115,13 +129,32 @@ def _run_inline(call: Call) -> None:
         log.exception("inline job %s failed", call.name)
 
 
+# Removes each job still waiting in the queue (KEYS[1]) and its hash (KEYS[i + 1]); a job a worker
+# has popped is not in the list any more and is left alone. (RQ skips an id without a hash, too.)
+_WITHDRAW = """
+local removed = 0
+for i, id in ipairs(ARGV) do
+    if redis.call("LREM", KEYS[1], 1, id) > 0 then
+        redis.call("DEL", KEYS[i + 1])
+        removed = removed + 1
+    end
+end
+return removed
+"""
+
+
 def _enqueue(calls: list[Call]) -> None:
     """Hand a commit's calls to RQ in one Redis round trip (MULTI/EXEC), not two per job."""
     try:
         from rq import Retry
+        from rq.job import Job as RqJob
 
+        withdrawn: dict[str, list[str]] = {}
         with redis_connection().pipeline() as pipe:
             for call in calls:
+                if call.withdraw:
+                    withdrawn.setdefault(call.queue, []).append(str(call.key))
+                    continue
                 job_ = _registry[call.name]
                 queue(call.queue).enqueue_call(
                     execute,
@@ -130,8 +163,12 @@ def _enqueue(calls: list[Call]) -> None:
                     if job_.retries
                     else None,
                     description=f"{call.name} tenant={call.tenant_id}",
+                    job_id=call.key,
                     pipeline=pipe,
                 )
+            for name, keys in withdrawn.items():
+                job_keys = [RqJob.key_for(key) for key in keys]
+                pipe.eval(_WITHDRAW, 1 + len(keys), queue(name).key, *job_keys, *keys)
             pipe.execute()
     except Exception:
         names = ", ".join(sorted({call.name for call in calls}))

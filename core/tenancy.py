@@ -233,6 +233,16 @@ def _refuse_foreign_writes(session: Session, flush_context: Any, instances: Any)
                 raise TenancyViolation(f"write to {type(obj).__name__} of tenant {tenant_id} outside scope")
 
 
+def check_write(what: str, tenant_id: int | None) -> None:
+    """The `before_flush` rule for a write that bypasses the unit of work (a Core `INSERT ...
+    ON CONFLICT`): a tenant's row only inside a scope that allows that tenant."""
+    scope = _current.get()
+    if scope is None:
+        raise MissingTenancyContext(f"write to {what} without a tenancy scope")
+    if tenant_id is not None and not scope.allows(tenant_id):
+        raise TenancyViolation(f"write to {what} of tenant {tenant_id} outside scope")
+
+
 # --- PostgreSQL row-level security ------------------------------------------------------------
 
 _APPLIED = "firstline_rls_applied"

@@ -7,6 +7,7 @@ Lingua is restricted to the candidate languages (a German/English client only ev
 from __future__ import annotations
 
 from functools import lru_cache
+from itertools import islice
 from typing import Any
 
 MIN_LETTERS = 12  # shorter texts ("Hallo", "ok") say nothing reliable
@@ -25,7 +26,8 @@ def detect(text: str, candidates: list[str], default: str) -> str:
     codes = tuple(sorted({code for code in candidates if len(code) == 2 and code.isalpha()}))
     if len(codes) < 2:
         return codes[0] if codes else default
-    if sum(ch.isalpha() for ch in text) < MIN_LETTERS:
+    # Whether it has MIN_LETTERS letters at all, stopping at the last one needed.
+    if next(islice((ch for ch in text if ch.isalpha()), MIN_LETTERS - 1, None), None) is None:
         return default
     try:
         found = _detector(codes).detect_language_of(text[:2000])

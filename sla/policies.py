@@ -19,7 +19,7 @@ from typing import Any
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from core import audit
+from core import audit, memo
 from core.errors import NotFound, ValidationFailed
 from core.extensions import db
 from sla.models import BusinessCalendar, SlaPolicy
@@ -213,11 +213,15 @@ def best_policy(policies: Iterable[SlaPolicy], ticket: Ticket) -> SlaPolicy | No
 
 def policy_for(ticket: Ticket) -> SlaPolicy | None:
     """The policy a ticket falls under, or None: then the client's targets apply, 24/7."""
-    return best_policy(
-        db.session.scalars(
-            select(SlaPolicy)
-            .where(SlaPolicy.tenant_id == ticket.tenant_id, SlaPolicy.active.is_(True))
-            .order_by(SlaPolicy.position, SlaPolicy.id)
+    tenant_id = ticket.tenant_id
+    active = memo.read(
+        ("sla_policies", tenant_id),
+        lambda: list(
+            db.session.scalars(
+                select(SlaPolicy)
+                .where(SlaPolicy.tenant_id == tenant_id, SlaPolicy.active.is_(True))
+                .order_by(SlaPolicy.position, SlaPolicy.id)
+            )
         ),
-        ticket,
     )
+    return best_policy(active, ticket)

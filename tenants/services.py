@@ -9,7 +9,7 @@ from email.utils import formataddr
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from core import audit, tenancy
+from core import audit, memo, tenancy
 from core.auth.models import User
 from core.auth.roles import Role
 from core.auth.services import valid_timezone
@@ -259,11 +259,14 @@ def channels_of(tenant_id: int) -> list[TenantChannel]:
 
 def support_address(tenant_id: int) -> str | None:
     """The address replies go out from: the tenant's first support e-mail address."""
-    return db.session.scalar(
-        select(TenantChannel.address)
-        .where(TenantChannel.tenant_id == tenant_id, TenantChannel.kind == ChannelKind.EMAIL.value)
-        .order_by(TenantChannel.id)
-        .limit(1)
+    return memo.read(
+        ("support_address", tenant_id),
+        lambda: db.session.scalar(
+            select(TenantChannel.address)
+            .where(TenantChannel.tenant_id == tenant_id, TenantChannel.kind == ChannelKind.EMAIL.value)
+            .order_by(TenantChannel.id)
+            .limit(1)
+        ),
     )
 
 

@@ -4,6 +4,10 @@
 record is safe before any parsing, matching or routing happens. `process` is idempotent (a record
 processed twice makes one ticket) and runs as a job; a sweep retries what failed or was never
 picked up, so a contact that arrives while Redis is down is processed when it comes back.
+
+A record's job takes the tenant's other waiting records along (`process_batch`): under a backlog
+one job and one transaction serve up to `BATCH` records, each still attempted in a savepoint of
+its own, and the jobs of the others are withdrawn from the queue after the commit.
 """
 
 from __future__ import annotations
@@ -17,12 +21,14 @@ from typing import Any
 from flask import render_template
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from sqlalchemy import or_, select, update
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.orm import undefer
 
 from agents import routing
 from billing import usage
 from billing.models import UsageKind
-from core import scheduler
+from core import memo, scheduler
+from core.database import insert_on_conflict
 from core.errors import Conflict, NotFound
 from core.extensions import db
 from core.jobs import job
@@ -50,6 +56,10 @@ log = logging.getLogger(__name__)
 OUTCOME_NEW = "new_ticket"
 MAX_ATTEMPTS = 5
 RETRY_AFTER = timedelta(seconds=60)
+# What one job processes at most: records of its tenant, and their raw bytes (mail with large
+# attachments is held in memory while it is parsed).
+BATCH = 25
+BATCH_BYTES = 16 * 1024 * 1024
 
 
 @dataclass
@@ -73,28 +83,34 @@ class InboundContact:
 
 def receive(tenant_id: int, contact: InboundContact, *, raw: bytes | None = None) -> InboundRecord:
     """Store the contact (and the transport's raw bytes, if any); the same external id twice
-    returns the first record."""
-    existing = db.session.scalar(
-        select(InboundRecord).where(
-            InboundRecord.tenant_id == tenant_id,
-            InboundRecord.channel == contact.channel.value,
-            InboundRecord.external_id == contact.external_id,
-        )
-    )
-    if existing is not None:
-        return existing
+    returns the first record.
+
+    One `INSERT ... ON CONFLICT DO NOTHING` on the idempotency key: a new contact (nearly every
+    one) costs one round trip, a repeated one a second to read the first record."""
     payload = asdict(contact)
     payload["channel"] = contact.channel.value
     payload["category"] = contact.category.value
-    record = InboundRecord(
-        tenant_id=tenant_id,
-        channel=contact.channel.value,
-        external_id=contact.external_id[:200],
-        payload=payload,
-        raw=raw,
+    external_id = contact.external_id[:200]
+    record = db.session.scalar(
+        insert_on_conflict(InboundRecord, tenant_id)
+        .values(
+            tenant_id=tenant_id,
+            channel=contact.channel.value,
+            external_id=external_id,
+            payload=payload,
+            raw=raw,
+        )
+        .on_conflict_do_nothing(index_elements=["tenant_id", "channel", "external_id"])
+        .returning(InboundRecord)
     )
-    db.session.add(record)
-    db.session.flush()
+    if record is None:
+        return db.session.scalars(
+            select(InboundRecord).where(
+                InboundRecord.tenant_id == tenant_id,
+                InboundRecord.channel == contact.channel.value,
+                InboundRecord.external_id == external_id,
+            )
+        ).one()
     if contact.attachment_ids:
         db.session.execute(
             update(Attachment)
@@ -102,8 +118,13 @@ def receive(tenant_id: int, contact: InboundContact, *, raw: bytes | None = None
             .values(inbound_id=record.id)
             .execution_options(synchronize_session=False)
         )
-    process_inbound.enqueue(tenant_id, record.id)
+    process_inbound.enqueue(tenant_id, record.id, key=_job_key(record.id))
     return record
+
+
+def _job_key(record_id: int) -> str:
+    """A record's job is named after it, so that a batch that processed it can withdraw it."""
+    return f"intake-{record_id}"
 
 
 def ticket_of(record_id: int) -> int | None:
@@ -113,7 +134,8 @@ def ticket_of(record_id: int) -> int | None:
 
 @job("default", retries=0)
 def process_inbound(tenant_id: int, record_id: int) -> int | None:
-    return process(record_id)
+    """The record's job; it takes the tenant's other waiting records along (`process_batch`)."""
+    return process_batch(tenant_id, record_id)
 
 
 Processor = Callable[[InboundRecord], "Ticket | None"]
@@ -133,26 +155,103 @@ def processor(channel: Channel) -> Callable[[Processor], Processor]:
 
 
 def process(record_id: int) -> int | None:
-    """Turn a stored record into a ticket (once); on failure keep it, with the error, for a retry."""
-    record = db.session.get(InboundRecord, record_id, with_for_update=True)
-    if record is None:
-        return None
+    """Turn a stored record into a ticket (once); on failure keep it, with the error, for a retry.
+
+    The attempt runs in a savepoint, so a failure rolls back what it wrote and nothing of the
+    caller's (a chat taken before the queue got to the record)."""
+    record = db.session.get(
+        InboundRecord, record_id, with_for_update=True, options=[undefer(InboundRecord.raw)]
+    )
+    return None if record is None else _attempt(record)
+
+
+def process_batch(tenant_id: int, record_id: int, *, limit: int = BATCH) -> int | None:
+    """The record and up to `limit - 1` more records of the tenant that wait unprocessed and
+    that no other worker holds, oldest first, each attempt in its own savepoint, in one
+    transaction; the jobs of the others are withdrawn once it has committed. A job's fixed cost
+    (the queue's bookkeeping, a connection, the commit) and the tenant's settings (`core.memo`)
+    are paid once per batch instead of once per record. Returns what `process` returns for
+    `record_id`.
+
+    Nothing changes for the guarantees: each record is still locked and processed once (a
+    record another worker holds is skipped; if that worker fails, the record keeps its own job
+    or the retry sweep), and a batch that fails as a whole rolls back to records still waiting
+    with their jobs still queued."""
+    own = db.session.get(InboundRecord, record_id, with_for_update=True, options=[undefer(InboundRecord.raw)])
+    others = _claim(tenant_id, record_id, limit - 1)
+    records = sorted([r for r in (own, *others) if r is not None], key=lambda r: r.id)
+    # Held for the batch: the session's identity map holds unchanged rows weakly, and the
+    # tenant would be read again for every record.
+    tenant = db.session.get(Tenant, tenant_id) if len(records) > 1 else None
+    with memo.batch():
+        for record in records:
+            _attempt(record)
+            db.session.expire(record, ["raw"])  # the raw bytes are not needed any more
+    del tenant
+    if others:
+        process_inbound.withdraw([_job_key(r.id) for r in others])
+    return own.ticket_id if own is not None else None
+
+
+def _claim(tenant_id: int, record_id: int, limit: int) -> list[InboundRecord]:
+    """Waiting records of the tenant, oldest first, whose raw bytes add up to at most
+    `BATCH_BYTES`, locked (those another worker holds are skipped)."""
+    if limit <= 0:
+        return []
+    waiting = (
+        InboundRecord.tenant_id == tenant_id,
+        InboundRecord.status == InboundStatus.RECEIVED.value,
+        InboundRecord.id != record_id,
+    )
+    ids, total = [], 0
+    for other_id, size in db.session.execute(
+        select(InboundRecord.id, func.coalesce(func.length(InboundRecord.raw), 0))
+        .where(*waiting)
+        .order_by(InboundRecord.id)
+        .limit(limit)
+    ):
+        total += int(size)
+        if total > BATCH_BYTES:
+            break
+        ids.append(other_id)
+    if not ids:
+        return []
+    return list(
+        db.session.scalars(
+            select(InboundRecord)
+            .where(*waiting, InboundRecord.id.in_(ids))
+            .order_by(InboundRecord.id)
+            .with_for_update(skip_locked=True)
+            .options(undefer(InboundRecord.raw))
+        )
+    )
+
+
+def _attempt(record: InboundRecord) -> int | None:
+    """One attempt at a locked record, in a savepoint."""
     if record.status in (InboundStatus.PROCESSED.value, InboundStatus.IGNORED.value):
         return record.ticket_id
-    record.attempts += 1
+    record_id = record.id
     try:
         with db.session.begin_nested():
-            ticket = _processors.get(record.channel, _make_ticket)(record)
+            _done(record, _processors.get(record.channel, _make_ticket)(record))
     except Exception as exc:
-        log.exception("inbound %s failed", record.id)
+        log.exception("inbound %s failed", record_id)
+        record.attempts += 1
         record.status = InboundStatus.FAILED.value
         record.error = f"{type(exc).__name__}: {exc}"[:2000]
         return None
+    return record.ticket_id
+
+
+def _done(record: InboundRecord, ticket: Ticket | None) -> None:
+    """The attempt, the outcome the processor set and the result, in the savepoint: one UPDATE
+    of the record, flushed with the attempt's other writes."""
+    record.attempts += 1
     record.status = InboundStatus.PROCESSED.value if ticket is not None else InboundStatus.IGNORED.value
     record.ticket_id = ticket.id if ticket is not None else None
     record.processed_at = utcnow()
     record.error = None
-    return record.ticket_id
 
 
 def listing(
@@ -191,7 +290,7 @@ def retry(record_id: int) -> None:
         raise Conflict(_("Only a failed contact can be retried."))
     record.attempts = 0
     record.status = InboundStatus.RECEIVED.value
-    process_inbound.enqueue(record.tenant_id, record.id)
+    process_inbound.enqueue(record.tenant_id, record.id, key=_job_key(record.id))
 
 
 def _make_ticket(record: InboundRecord) -> Ticket:
@@ -202,13 +301,14 @@ def _make_ticket(record: InboundRecord) -> Ticket:
             "category": Category(record.payload["category"]),
         }
     )
-    record.outcome = OUTCOME_NEW
-    return open_from(record, data)[0]
+    ticket = open_from(record, data)[0]
+    record.outcome = OUTCOME_NEW  # after the writes: set before, the first query would flush it alone
+    return ticket
 
 
 def open_from(record: InboundRecord, data: InboundContact) -> tuple[Ticket, Message]:
     """A new ticket for a contact: language, contact, ticket, attachments, usage, routing and
-    the acknowledgement. Every channel's new tickets come through here."""
+    the acknowledgement, flushed. Every channel's new tickets come through here."""
     tenant = db.session.get_one(Tenant, record.tenant_id)
     language = (
         data.language
@@ -229,15 +329,18 @@ def open_from(record: InboundRecord, data: InboundContact) -> tuple[Ticket, Mess
             category=data.category,
             data=data.extra,
             received_at=record.received_at,
+            email_message_id=data.message_id,
+        ),
+        flush=False,  # the message goes in with the acknowledgement's note
+    )
+    if data.attachment_ids:  # uploaded with the form or the API call: `receive` tied them to the record
+        db.session.flush()
+        db.session.execute(
+            update(Attachment)
+            .where(Attachment.tenant_id == record.tenant_id, Attachment.inbound_id == record.id)
+            .values(message_id=message.id)
+            .execution_options(synchronize_session=False)
         )
-    )
-    message.email_message_id = data.message_id
-    db.session.execute(
-        update(Attachment)
-        .where(Attachment.tenant_id == record.tenant_id, Attachment.inbound_id == record.id)
-        .values(message_id=message.id)
-        .execution_options(synchronize_session=False)
-    )
     usage.record(
         record.tenant_id,
         UsageKind.CONTACT,
@@ -251,6 +354,7 @@ def open_from(record: InboundRecord, data: InboundContact) -> tuple[Ticket, Mess
         routing.auto_assign(ticket)
     if data.acknowledge and tenant.acknowledge and contact.email and contact.email_failing_since is None:
         _acknowledge(tenant, ticket, contact, message)
+    db.session.flush()
     return ticket, message
 
 
@@ -303,7 +407,7 @@ def retry_due(now: datetime | None = None, limit: int = 200) -> int:
         .limit(limit)
     ).all()
     for record_id, tenant_id in rows:
-        process_inbound.enqueue(tenant_id, record_id)
+        process_inbound.enqueue(tenant_id, record_id, key=_job_key(record_id))
     return len(rows)
 
 

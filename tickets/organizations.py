@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from flask_babel import gettext as _
 from sqlalchemy import func, select, update
 
-from core import audit
+from core import audit, memo
 from core.errors import NotFound, ValidationFailed
 from core.extensions import db
 from tickets.models import OPEN_STATUSES, Contact, Organization, Ticket
@@ -93,10 +93,13 @@ def by_domain(tenant_id: int, email: str) -> Organization | None:
     domain = email.rpartition("@")[2].lower()
     if not domain:
         return None
-    return db.session.scalar(
-        select(Organization)
-        .where(Organization.tenant_id == tenant_id, Organization.domain == domain)
-        .limit(1)
+    return memo.read(
+        ("organization_by_domain", tenant_id, domain),
+        lambda: db.session.scalar(
+            select(Organization)
+            .where(Organization.tenant_id == tenant_id, Organization.domain == domain)
+            .limit(1)
+        ),
     )
 
 

@@ -15,9 +15,10 @@ from typing import Any
 
 from flask import render_template
 from flask_babel import gettext as _
-from sqlalchemy import Select, Text, cast, func, select, text, union_all, update
+from sqlalchemy import Select, Text, cast, func, select, text, union_all
 
 from core import audit, tenancy
+from core.database import insert_on_conflict
 from core.errors import Conflict, NotFound, ValidationFailed
 from core.extensions import db
 from core.mail import send_email
@@ -52,6 +53,7 @@ TRANSITIONS: dict[Status, set[Status]] = {
     Status.CLOSED: set(),
 }
 OPEN_VALUES = frozenset(s.value for s in OPEN_STATUSES)
+FIRST_NUMBER = 1001  # a tenant's first ticket
 TAG_RE = re.compile(r"^[\w][\w\-.:/]{0,39}$")
 MAX_TAGS = 20
 
@@ -86,20 +88,17 @@ def display_number(tenant: Tenant, ticket: Ticket) -> str:
 
 
 def next_number(tenant_id: int) -> int:
-    """The next ticket number of a tenant; the UPDATE's row lock serializes concurrent intakes."""
-    counter = db.session.get(TicketCounter, tenant_id)
-    if counter is None:
-        db.session.add(TicketCounter(tenant_id=tenant_id, last_number=1000))
-        db.session.flush()
-    db.session.execute(
-        update(TicketCounter)
-        .where(TicketCounter.tenant_id == tenant_id)
-        .values(last_number=TicketCounter.last_number + 1)
-        .execution_options(synchronize_session=False)
+    """The next ticket number of a tenant, in one statement: the counter row is created at the
+    first ticket or incremented, and its row lock (held to the commit) serializes concurrent
+    intakes, so numbers have no gaps from races."""
+    statement = insert_on_conflict(TicketCounter, tenant_id).values(
+        tenant_id=tenant_id, last_number=FIRST_NUMBER
     )
-    return int(
-        db.session.scalar(select(TicketCounter.last_number).where(TicketCounter.tenant_id == tenant_id))
-    )
+    statement = statement.on_conflict_do_update(
+        index_elements=[TicketCounter.tenant_id],
+        set_={"last_number": TicketCounter.last_number + 1},
+    ).returning(TicketCounter.last_number)
+    return int(db.session.execute(statement).scalar_one())
 
 
 def record_event(ticket: Ticket, kind: str, **data: Any) -> TicketEvent:
@@ -130,11 +129,20 @@ class NewTicket:
     data: dict[str, Any] | None = None
     # When the contact arrived (the inbound record): the SLA clocks count from then.
     received_at: datetime | None = None
+    # E-mail: the Message-ID later replies refer to.
+    email_message_id: str | None = None
 
 
-def open_ticket(new: NewTicket) -> tuple[Ticket, Message]:
+def open_ticket(new: NewTicket, *, flush: bool = True) -> tuple[Ticket, Message]:
+    """The ticket, its first message and its history, flushed. Everything a row holds is set
+    before its INSERT (the clocks too), so each row is written once: no follow-up UPDATEs.
+
+    `flush=False` leaves the message and the history to the caller's next flush (the ticket
+    itself is written, it has an id), for a caller that adds more rows of the same tables first:
+    the intake's acknowledgement note goes in with the first message."""
     subject = " ".join(new.subject.split())[:300] or _("(no subject)")
     contact = db.session.get(Contact, new.contact_id) if new.contact_id else None
+    now = utcnow()
     ticket = Ticket(
         tenant_id=new.tenant_id,
         number=next_number(new.tenant_id),
@@ -147,14 +155,19 @@ def open_ticket(new: NewTicket) -> tuple[Ticket, Message]:
         contact_id=new.contact_id,
         organization_id=contact.organization_id if contact else None,
         tags=[],
+        created_at=now,
+        updated_at=now,
     )
+    # Before the ticket joins the session: the policy's query would otherwise flush it first.
+    sla.start_clocks(ticket, start=new.received_at or now, now=now)
     db.session.add(ticket)
     db.session.flush()
-    sla.start_clocks(ticket, start=new.received_at)
     message = add_message(ticket, new.kind, new.body, contact_id=new.contact_id)
     message.data = new.data or {}
+    message.email_message_id = new.email_message_id
     record_event(ticket, "created", channel=new.channel.value, language=new.language)
-    db.session.flush()
+    if flush:
+        db.session.flush()
     return ticket, message
 
 
@@ -248,6 +261,10 @@ def add_message(
         author_user_id=user_id,
         author_contact_id=contact_id,
         body=body,
+        # Every message names the same columns, so that messages flushed together are written
+        # with one INSERT (a defaulted column would put them in separate statements).
+        data={},
+        email_message_id=None,
     )
     db.session.add(message)
     return message
@@ -320,12 +337,22 @@ def _reply_mail(tenant: Tenant, ticket: Ticket, to: str, body: str) -> dict[str,
 
 
 def customer_wrote(
-    ticket: Ticket, body: str, *, contact_id: int | None, now: datetime | None = None
+    ticket: Ticket,
+    body: str,
+    *,
+    contact_id: int | None,
+    now: datetime | None = None,
+    email_message_id: str | None = None,
+    data: dict[str, Any] | None = None,
 ) -> Message:
-    """A customer's follow-up: reopens a recently resolved ticket, marks a round trip."""
+    """A customer's follow-up: reopens a recently resolved ticket, marks a round trip. A mail's
+    Message-ID and data are given here, so that the message is inserted with them."""
     now = now or utcnow()
     tenant = db.session.get_one(Tenant, ticket.tenant_id)
     message = add_message(ticket, MessageKind.INBOUND, body, contact_id=contact_id)
+    message.email_message_id = email_message_id
+    if data is not None:
+        message.data = data
     if ticket.first_response_at is not None:
         ticket.customer_round_trip = True
     status = Status(ticket.status)

@@ -20,6 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from core import memo
 from core.extensions import db
 from core.models_base import utcnow
 from escalations.models import Team
@@ -68,6 +69,10 @@ def calendar_schedule(tenant_id: int, calendar_id: int | None) -> Schedule | Non
     """A calendar of this tenant compiled for arithmetic; None (24/7) without one."""
     if calendar_id is None:
         return None
+    return memo.read(("calendar_schedule", tenant_id, calendar_id), lambda: _compiled(tenant_id, calendar_id))
+
+
+def _compiled(tenant_id: int, calendar_id: int) -> Schedule | None:
     calendar = db.session.get(BusinessCalendar, calendar_id)
     if calendar is None or calendar.tenant_id != tenant_id:
         return None

@@ -15,6 +15,7 @@ from tickets import intake
 from tickets import services as tickets
 from tickets.models import (
     Attachment,
+    Channel,
     Contact,
     InboundRecord,
     InboundStatus,
@@ -193,6 +194,32 @@ def test_bounce_attaches_to_the_ticket_and_marks_the_address(world: World, smtp_
     _deliver(mail(sender="Nobody <nobody@gone.example>", subject=f"[ALPHA-{ticket.number}] hallo"))
     with tenancy.only(world.alpha.id):
         db.session.refresh(contact)
+        assert contact.email_failing_since is None
+
+
+def test_a_bounce_and_the_next_mail_of_the_address_in_one_batch_leave_it_working(
+    world: World, smtp_to
+) -> None:
+    """A batch reads the failing addresses once; its own bounce must count all the same."""
+    ticket = _ticket(_deliver(mail(sender="Nobody <nobody@gone.example>", message_id="<b2@gone.example>")))
+    [ack] = smtp_to.messages
+    raws = [
+        mail(sender="Someone Else <else@example.com>"),  # reads the failing addresses first
+        dsn(to="support@alpha.example", failed="nobody@gone.example", original_message_id=ack["Message-ID"]),
+        mail(sender="Nobody <nobody@gone.example>", subject=f"[ALPHA-{ticket.number}] wieder da"),
+    ]
+    with tenancy.only(world.alpha.id):
+        other, bounce, back = (
+            intake.receive(
+                world.alpha.id,
+                intake.InboundContact(channel=Channel.EMAIL, external_id=f"batch-{n}", subject="", body=""),
+                raw=raw,
+            )
+            for n, raw in enumerate(raws)
+        )
+        intake.process_batch(world.alpha.id, other.id)
+        assert (other.outcome, bounce.outcome, back.outcome) == ("new_ticket", "bounce", "threaded")
+        contact = db.session.scalar(select(Contact).where(Contact.email == "nobody@gone.example"))
         assert contact.email_failing_since is None
 
 

@@ -90,6 +90,21 @@ def test_moving_a_row_to_another_tenant_is_refused(world: World) -> None:
     db.session.rollback()
 
 
+def test_an_insert_on_conflict_outside_scope_is_refused(world: World) -> None:
+    """Writes that bypass the unit of work (`INSERT ... ON CONFLICT`) follow the same rule."""
+    from core.database import insert_on_conflict
+    from tickets import services as tickets
+    from tickets.models import TicketCounter
+
+    with tenancy.only(world.alpha.id):
+        with pytest.raises(tenancy.TenancyViolation):
+            insert_on_conflict(TenantChannel, world.beta.id)
+        with pytest.raises(tenancy.TenancyViolation):
+            tickets.next_number(world.beta.id)
+    with tenancy.using(None), pytest.raises(tenancy.MissingTenancyContext):
+        insert_on_conflict(TicketCounter, world.alpha.id)
+
+
 def test_write_without_scope_is_refused(world: World) -> None:
     with tenancy.using(None):
         db.session.add(TenantChannel(tenant_id=world.alpha.id, kind="email", address="x@alpha.example"))

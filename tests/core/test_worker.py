@@ -94,3 +94,28 @@ def test_redis_outage_loses_nothing(
     assert result.returncode == 0, result.stderr[-2000:]
     assert [m["Subject"] for m in smtp_server.messages] == ["While Redis was down"]
     assert _status(app, committed_tenant, outbox_id) == outbox.SENT
+
+
+def test_a_withdrawn_job_leaves_the_queue_and_a_taken_one_is_left_alone(
+    app: Flask, committed_tenant: int
+) -> None:
+    from rq.job import Job
+
+    with app.app_context():
+        queue = jobs.queue("default")
+        queue.empty()
+        with tenancy.only(committed_tenant):
+            for key in ("w-1", "w-2", "w-3"):
+                outbox.deliver.enqueue(committed_tenant, 0, key=key)
+            jobs.commit()
+        conn = jobs.redis_connection()
+        assert queue.get_job_ids() == ["w-1", "w-2", "w-3"]
+        conn.lpop(queue.key)  # a worker has taken w-1
+        with tenancy.only(committed_tenant):
+            outbox.deliver.withdraw(["w-1", "w-2"])
+            assert queue.get_job_ids() == ["w-2", "w-3"]  # not before the commit
+            jobs.commit()
+        assert queue.get_job_ids() == ["w-3"]
+        assert conn.exists(Job.key_for("w-1"))
+        assert not conn.exists(Job.key_for("w-2"))
+        queue.empty()
