@@ -34,7 +34,7 @@ from datetime import UTC, date, datetime, timedelta
 from datetime import time as clock
 from typing import Any
 
-import world  # noqa: F401  (sets the path and the instance folder)
+import world  # noqa: E402  (sets the path and the instance folder)
 
 DAYS = 365
 AGENTS = 20
@@ -294,14 +294,7 @@ def _generate(owner_url: str, tenant_id: int, setup: dict[str, Any], tickets: in
     engine.dispose()
 
 
-def _analyze(owner_url: str) -> None:
-    from sqlalchemy import create_engine, text
-
-    engine = create_engine(owner_url)
-    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        for table in ("tickets", "escalations", "satisfaction_surveys", "kb_searches", "report_daily"):
-            conn.execute(text(f"VACUUM ANALYZE {table}"))
-    engine.dispose()
+_TABLES = ("tickets", "escalations", "satisfaction_surveys", "kb_searches", "report_daily")
 
 
 def main() -> None:
@@ -342,7 +335,7 @@ def main() -> None:
         for n, tenant_id in enumerate(ids):
             count = args.tickets if n == 0 else args.others // max(1, len(ids) - 1)
             _generate(owner, tenant_id, setups[tenant_id], count, now)
-        _analyze(owner)
+        world.vacuum_analyze(app, *_TABLES)
         print(f"generated in {time.perf_counter() - t0:.1f} s")
     tenant_id = ids[0]
     last = now.date()
@@ -366,7 +359,7 @@ def main() -> None:
 
     if not args.reuse:
         _rebuild_all(app, ids, tenant_id, first, last, now)
-        _analyze(app.config["MIGRATE_DATABASE_URL"])
+        world.vacuum_analyze(app, *_TABLES)
     with app.app_context(), tenancy.system_scope():
         rows = db.session.execute(
             text("SELECT count(*), pg_total_relation_size('report_daily') FROM report_daily")

@@ -24,7 +24,7 @@ from sqlalchemy import func, select
 
 from billing.models import Invoice, InvoiceStatus, UsageEvent, UsageKind
 from core import audit, memo
-from core.database import insert_on_conflict
+from core.database import insert_once
 from core.errors import NotFound, ValidationFailed
 from core.extensions import db
 from core.models_base import utcnow
@@ -90,29 +90,22 @@ def record(
     concurrent recordings of one key end with one row instead of an error."""
     key = key[:120]
     occurred_at = occurred_at or utcnow()
-    event = db.session.scalar(
-        insert_on_conflict(UsageEvent, tenant_id)
-        .values(
-            tenant_id=tenant_id,
-            kind=kind.value,
-            key=key,
-            quantity=quantity,
-            ticket_id=ticket_id,
-            data=data or {},
-            occurred_at=occurred_at,
-            out_of_hours=is_out_of_hours(tenant_id, occurred_at),
-            language=(language or _ticket_language(ticket_id) or None),
-        )
-        .on_conflict_do_nothing(index_elements=["tenant_id", "key"])
-        .returning(UsageEvent)
-        # The row refers to nothing pending (its ids are known): what the caller has pending is
-        # written with its own next flush, together, not flushed ahead of this statement.
-        .execution_options(autoflush=False)
+    event, _new = insert_once(
+        UsageEvent,
+        tenant_id,
+        {
+            "tenant_id": tenant_id,
+            "kind": kind.value,
+            "key": key,
+            "quantity": quantity,
+            "ticket_id": ticket_id,
+            "data": data or {},
+            "occurred_at": occurred_at,
+            "out_of_hours": is_out_of_hours(tenant_id, occurred_at),
+            "language": language or _ticket_language(ticket_id) or None,
+        },
+        key=("tenant_id", "key"),
     )
-    if event is None:  # recorded before
-        event = db.session.scalars(
-            select(UsageEvent).where(UsageEvent.tenant_id == tenant_id, UsageEvent.key == key)
-        ).one()
     return event
 
 

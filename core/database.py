@@ -6,7 +6,7 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 
@@ -48,3 +48,28 @@ def insert_on_conflict(model: Any, tenant_id: int | None) -> Any:
     tenancy.check_write(model.__name__, tenant_id)
     dialect = db.session.get_bind().dialect.name
     return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(model)
+
+
+def insert_once(
+    model: Any, tenant_id: int | None, values: dict[str, Any], key: tuple[str, ...]
+) -> tuple[Any, bool]:
+    """The row of `model` with these `values` and True, written with `INSERT ... ON CONFLICT (key) DO
+    NOTHING RETURNING` (one round trip for a new row), or the row written before under the same
+    `key` columns and False (a second round trip, for a repeat only). Two concurrent writers of one key end
+    with one row instead of an error.
+
+    The row may refer only to rows that exist already: what the caller has pending is written
+    with its own next flush, not flushed ahead of this statement."""
+    row = db.session.scalar(
+        insert_on_conflict(model, tenant_id)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=list(key))
+        .returning(model)
+        .execution_options(autoflush=False)
+    )
+    if row is not None:
+        return row, True
+    found = db.session.scalars(
+        select(model).where(*(getattr(model, column) == values[column] for column in key))
+    ).one()
+    return found, False

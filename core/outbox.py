@@ -17,7 +17,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import JSON, Index, Integer, String, Text, or_, select, update
 from sqlalchemy.orm import Mapped, mapped_column
 
-from core.database import insert_on_conflict
+from core.database import insert_once
 from core.errors import Conflict, NotFound
 from core.extensions import db
 from core.jobs import job
@@ -79,20 +79,20 @@ def add(
 
     The row is written at once with `INSERT ... RETURNING` (`ON CONFLICT DO NOTHING` on a dedupe
     key): one round trip; a key recorded before returns its row and enqueues nothing."""
-    statement = insert_on_conflict(OutboxMessage, tenant_id).values(
-        kind=kind,
-        payload=payload,
-        tenant_id=tenant_id,
-        dedupe_key=dedupe_key,
-        enqueued_at=utcnow(),
+    message, new = insert_once(
+        OutboxMessage,
+        tenant_id,
+        {
+            "kind": kind,
+            "payload": payload,
+            "tenant_id": tenant_id,
+            "dedupe_key": dedupe_key,
+            "enqueued_at": utcnow(),
+        },
+        key=("dedupe_key",),  # NULL never conflicts: a message without a key is always new
     )
-    if dedupe_key is not None:
-        statement = statement.on_conflict_do_nothing(index_elements=["dedupe_key"])
-    # The row refers to nothing pending: what the caller has pending is written with its own
-    # next flush, together, not flushed ahead of this statement.
-    message = db.session.scalar(statement.returning(OutboxMessage).execution_options(autoflush=False))
-    if message is None:  # the key was taken
-        return db.session.scalars(select(OutboxMessage).where(OutboxMessage.dedupe_key == dedupe_key)).one()
+    if not new:
+        return message
     deliver.enqueue(tenant_id, message.id, queue=KIND_QUEUES.get(kind, "default"))
     return message
 

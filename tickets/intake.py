@@ -28,7 +28,7 @@ from agents import routing
 from billing import usage
 from billing.models import UsageKind
 from core import memo, scheduler
-from core.database import insert_on_conflict
+from core.database import insert_once
 from core.errors import Conflict, NotFound
 from core.extensions import db
 from core.jobs import job
@@ -90,27 +90,20 @@ def receive(tenant_id: int, contact: InboundContact, *, raw: bytes | None = None
     payload = asdict(contact)
     payload["channel"] = contact.channel.value
     payload["category"] = contact.category.value
-    external_id = contact.external_id[:200]
-    record = db.session.scalar(
-        insert_on_conflict(InboundRecord, tenant_id)
-        .values(
-            tenant_id=tenant_id,
-            channel=contact.channel.value,
-            external_id=external_id,
-            payload=payload,
-            raw=raw,
-        )
-        .on_conflict_do_nothing(index_elements=["tenant_id", "channel", "external_id"])
-        .returning(InboundRecord)
+    record, new = insert_once(
+        InboundRecord,
+        tenant_id,
+        {
+            "tenant_id": tenant_id,
+            "channel": contact.channel.value,
+            "external_id": contact.external_id[:200],
+            "payload": payload,
+            "raw": raw,
+        },
+        key=("tenant_id", "channel", "external_id"),
     )
-    if record is None:
-        return db.session.scalars(
-            select(InboundRecord).where(
-                InboundRecord.tenant_id == tenant_id,
-                InboundRecord.channel == contact.channel.value,
-                InboundRecord.external_id == external_id,
-            )
-        ).one()
+    if not new:
+        return record
     if contact.attachment_ids:
         db.session.execute(
             update(Attachment)
