@@ -251,9 +251,12 @@ def profile(app: Any, n: int, warmup: int = 20) -> None:
     conn = jobs.redis_connection(app)
     queue_key = Queue("default", connection=conn).key
     statements, counting = [0], [True]
+    kinds: collections.Counter[str] = collections.Counter()
 
-    def count(*_args: Any) -> None:
+    def count(_conn: Any, _cursor: Any, sql: str, *_args: Any) -> None:
         statements[0] += counting[0]
+        if counting[0]:
+            kinds[" ".join(sql.split())[:90]] += 1
 
     def next_job() -> Any:
         while (job_id := conn.lpop(queue_key)) is not None:
@@ -309,6 +312,9 @@ def profile(app: Any, n: int, warmup: int = 20) -> None:
             f" {took / records * 1000:.1f} ms wall; SQL statements/msg={statements[0] / records:.1f}"
             " (+ BEGIN, RLS set_config, COMMIT per job)"
         )
+        print("statements per message, by kind:")
+        for sql, calls in kinds.most_common(25):
+            print(f"  {calls / records:6.2f}  {sql}")
 
         profiler = cProfile.Profile()
         profiler.enable()
@@ -327,11 +333,29 @@ def profile(app: Any, n: int, warmup: int = 20) -> None:
             calls = sum(c for c, _t in found)
             cumulative = max(t for _c, t in found)
             print(f"  {label:<44} {cumulative / n * 1000:8.2f} ms  ({calls / n:.1f} calls/msg)")
+    packages: collections.Counter[str] = collections.Counter()
+    for (filename, _line, _function), (_cc, _calls, tottime, _cum, _callers) in entries:
+        packages[_package(filename)] += tottime
+    print("\nown time by package, ms per message:")
+    for package, seconds in packages.most_common(14):
+        print(f"  {package:<30} {seconds / n * 1000:6.2f}")
     for order, limit in (("tottime", 30), ("cumulative", 45)):
         out = io.StringIO()
         pstats.Stats(profiler, stream=out).strip_dirs().sort_stats(order).print_stats(limit)
         print(f"\n--- top {limit} by {order} ---")
         print(out.getvalue().split("\n", 6)[-1].rstrip())
+
+
+def _package(filename: str) -> str:
+    """Where a profiled function lives: the installed package, the stdlib module or our package."""
+    path = filename.replace("\\", "/")
+    if "site-packages/" in path:
+        return path.split("site-packages/", 1)[1].split("/", 1)[0].split(".", 1)[0]
+    if path.startswith(str(ROOT)):
+        return "firstline:" + path[len(str(ROOT)) + 1 :].split("/", 1)[0]
+    if path.startswith("~") or path.startswith("<"):
+        return "builtins"
+    return "stdlib:" + path.rsplit("/", 1)[-1].split(".", 1)[0]
 
 
 # --- main -----------------------------------------------------------------------------------------

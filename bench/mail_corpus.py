@@ -28,7 +28,7 @@ NEW, REPLY_ID, REPLY_REF, ATTACHMENT, HTML_ONLY, AUTO_REPLY = (
 )  # fmt: skip
 MIX = {NEW: 0.55, REPLY_ID: 0.15, REPLY_REF: 0.10, ATTACHMENT: 0.10, HTML_ONLY: 0.05, AUTO_REPLY: 0.05}
 OPENS_TICKET = {NEW, ATTACHMENT, HTML_ONLY}
-FIRST_NUMBER = 1001  # a tenant's first ticket (tickets.services.FIRST_NUMBER)
+FIRST_NUMBER = 1001  # a tenant's first ticket (tickets.numbers.FIRST_NUMBER)
 
 FIRST = {
     "de": ["Anna", "Lukas", "Monika", "Reto", "Sandra", "Thomas", "Ursula", "Beat", "Jürg", "Käthi"],

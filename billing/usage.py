@@ -24,7 +24,7 @@ from sqlalchemy import func, select
 
 from billing.models import Invoice, InvoiceStatus, UsageEvent, UsageKind
 from core import audit, memo
-from core.database import insert_once
+from core.database import insert_once, insert_once_later
 from core.errors import NotFound, ValidationFailed
 from core.extensions import db
 from core.models_base import utcnow
@@ -82,30 +82,29 @@ def record(
     data: dict[str, Any] | None = None,
     occurred_at: datetime | None = None,
     language: str | None = None,
-) -> UsageEvent:
-    """One billable event, once per `key` (a retried job finds its row and bills nothing more).
+) -> UsageEvent | None:
+    """One billable event, once per `key` (a retried job finds its row and bills nothing more);
+    None when a batch collects it to write with the others (`core.database.rows_later`).
 
     `language` defaults to the ticket's; `out_of_hours` is decided here from `occurred_at`. The
     row is written with `INSERT ... ON CONFLICT DO NOTHING` on the key: one round trip, and two
     concurrent recordings of one key end with one row instead of an error."""
     key = key[:120]
     occurred_at = occurred_at or utcnow()
-    event, _new = insert_once(
-        UsageEvent,
-        tenant_id,
-        {
-            "tenant_id": tenant_id,
-            "kind": kind.value,
-            "key": key,
-            "quantity": quantity,
-            "ticket_id": ticket_id,
-            "data": data or {},
-            "occurred_at": occurred_at,
-            "out_of_hours": is_out_of_hours(tenant_id, occurred_at),
-            "language": language or _ticket_language(ticket_id) or None,
-        },
-        key=("tenant_id", "key"),
-    )
+    values = {
+        "tenant_id": tenant_id,
+        "kind": kind.value,
+        "key": key,
+        "quantity": quantity,
+        "ticket_id": ticket_id,
+        "data": data or {},
+        "occurred_at": occurred_at,
+        "out_of_hours": is_out_of_hours(tenant_id, occurred_at),
+        "language": language or _ticket_language(ticket_id) or None,
+    }
+    if insert_once_later(UsageEvent, tenant_id, values, key=("tenant_id", "key")):
+        return None  # a batch writes it with the others (`core.database.rows_later`)
+    event, _new = insert_once(UsageEvent, tenant_id, values, key=("tenant_id", "key"))
     return event
 
 

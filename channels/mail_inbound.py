@@ -123,12 +123,30 @@ def _idempotency_key(raw: bytes) -> str:
 # --- processing -----------------------------------------------------------------------------
 
 
+@intake.preparer(Channel.EMAIL)
+def prepare_mails(records: list[InboundRecord]) -> None:
+    """Ahead of a batch: each mail parsed, and the contacts of all senders (and their
+    organisations) loaded with one query each, instead of one lookup per mail. A mail that
+    cannot be parsed is left to `process_mail`, which fails it."""
+    senders = []
+    for record in records:
+        try:
+            mail = parse(record.raw or b"")
+        except Exception:  # noqa: S112  (process_mail parses it again and records the failure)
+            continue
+        memo.remember(("parsed_mail", record.id), mail)
+        if mail.from_address:
+            senders.append(mail.from_address)
+    if records and senders:
+        contacts.prefetch(records[0].tenant_id, senders)
+
+
 @intake.processor(Channel.EMAIL)
 def process_mail(record: InboundRecord) -> Ticket | None:
     raw = record.raw
     if raw is None:
         raise Unparseable("the raw message is missing")
-    mail = parse(raw)
+    mail = memo.read(("parsed_mail", record.id), lambda: parse(raw))
     noise = classify(mail, record.tenant_id)
     if noise is Noise.LOOP:
         record.outcome = OUTCOME_LOOP

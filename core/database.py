@@ -1,9 +1,12 @@
 """Engine behaviour per backend, installed once for every engine the process creates, and the
-`INSERT ... ON CONFLICT` both backends share."""
+`INSERT ... ON CONFLICT` both backends share, row by row or collected for a batch."""
 
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from sqlalchemy import event, select
@@ -73,3 +76,70 @@ def insert_once(
         select(model).where(*(getattr(model, column) == values[column] for column in key))
     ).one()
     return found, False
+
+
+# Rows that `insert_once_later` collected, by (model, key columns, value columns).
+Queued = dict[
+    tuple[Any, tuple[str, ...], tuple[str, ...]], list[tuple[dict[str, Any], Callable[[int], None] | None]]
+]
+_queued: ContextVar[Queued | None] = ContextVar("firstline_rows_later", default=None)
+
+
+@contextmanager
+def rows_later() -> Iterator[None]:
+    """Inside, `insert_once_later` collects rows instead of writing each at once; when the block
+    ends without an error they are written with one multi-row `INSERT ... ON CONFLICT DO NOTHING`
+    per table (`write_later`). For a batch that writes the same kind of row for each of its
+    records (the intake's usage events and acknowledgements): one round trip and one compiled
+    statement instead of one of each per record. When the block fails, nothing is written."""
+    token = _queued.set({})
+    try:
+        yield
+        write_later()
+    finally:
+        _queued.reset(token)
+
+
+def insert_once_later(
+    model: Any,
+    tenant_id: int | None,
+    values: dict[str, Any],
+    key: tuple[str, ...],
+    then: Callable[[int], None] | None = None,
+) -> bool:
+    """Collect the row for `rows_later`'s end and return True, or return False outside such a
+    block (the caller writes it now, with `insert_once`). `then` is called with the new row's id
+    once it is written, and not at all when a row with the same key was there already. The
+    tenancy scope's write rule is checked now, as `insert_once` checks it."""
+    queued = _queued.get()
+    if queued is None or any(values.get(column) is None for column in key):
+        return False  # NULL never conflicts: such a row cannot be told apart in RETURNING
+    tenancy.check_write(model.__name__, tenant_id)
+    queued.setdefault((model, key, tuple(sorted(values))), []).append((values, then))
+    return True
+
+
+def write_later() -> None:
+    """Write what `insert_once_later` collected so far: per table, one statement for all rows,
+    a key given twice written once (the first), then the `then` of each row that was new."""
+    queued = _queued.get()
+    if not queued:
+        return
+    groups = list(queued.items())
+    queued.clear()
+    for (model, key, _columns), rows in groups:
+        first: dict[tuple[Any, ...], tuple[dict[str, Any], list[Callable[[int], None]]]] = {}
+        for values, then in rows:
+            entry = first.setdefault(tuple(values[column] for column in key), (values, []))
+            if then is not None and entry[0] is values:
+                entry[1].append(then)
+        statement = (
+            insert_on_conflict(model, rows[0][0].get("tenant_id"))
+            .values([values for values, _then in first.values()])
+            .on_conflict_do_nothing(index_elements=list(key))
+            .returning(model.id, *(getattr(model, column) for column in key))
+            .execution_options(autoflush=False)
+        )
+        for row in db.session.execute(statement):
+            for then in first[tuple(row[1:])][1]:
+                then(row[0])

@@ -17,7 +17,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import JSON, Index, Integer, String, Text, or_, select, update
 from sqlalchemy.orm import Mapped, mapped_column
 
-from core.database import insert_once
+from core.database import insert_once, insert_once_later
 from core.errors import Conflict, NotFound
 from core.extensions import db
 from core.jobs import job
@@ -78,22 +78,29 @@ def add(
     """Record an outbound side effect in the current transaction; delivered after commit.
 
     The row is written at once with `INSERT ... RETURNING` (`ON CONFLICT DO NOTHING` on a dedupe
-    key): one round trip; a key recorded before returns its row and enqueues nothing."""
-    message, new = insert_once(
+    key): one round trip; a key recorded before returns its row and enqueues nothing. Inside a
+    batch that collects rows (`core.database.rows_later`) a row with a dedupe key is written with
+    the batch's others, and enqueued then; what is returned is the unsaved row (no id yet)."""
+    values = {
+        "kind": kind,
+        "payload": payload,
+        "tenant_id": tenant_id,
+        "dedupe_key": dedupe_key,
+        "enqueued_at": utcnow(),
+    }
+    queue = KIND_QUEUES.get(kind, "default")
+    key = ("dedupe_key",)  # NULL never conflicts: a message without a key is always new
+    if insert_once_later(
         OutboxMessage,
         tenant_id,
-        {
-            "kind": kind,
-            "payload": payload,
-            "tenant_id": tenant_id,
-            "dedupe_key": dedupe_key,
-            "enqueued_at": utcnow(),
-        },
-        key=("dedupe_key",),  # NULL never conflicts: a message without a key is always new
-    )
-    if not new:
-        return message
-    deliver.enqueue(tenant_id, message.id, queue=KIND_QUEUES.get(kind, "default"))
+        values,
+        key,
+        then=lambda row_id: deliver.enqueue(tenant_id, row_id, queue=queue),
+    ):
+        return OutboxMessage(**values)
+    message, new = insert_once(OutboxMessage, tenant_id, values, key)
+    if new:
+        deliver.enqueue(tenant_id, message.id, queue=queue)
     return message
 
 

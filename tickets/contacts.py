@@ -8,9 +8,9 @@ from typing import Any
 from email_validator import EmailNotValidError, validate_email
 from flask_babel import gettext as _
 from flask_babel import ngettext
-from sqlalchemy import ColumnElement, func, or_, select, update
+from sqlalchemy import ColumnElement, Select, func, or_, select, update
 
-from core import audit
+from core import audit, memo
 from core.errors import NotFound, ValidationFailed
 from core.extensions import db
 from tickets import organizations
@@ -50,15 +50,9 @@ def find_or_create(
 ) -> Contact:
     email = normalize_email(email) if email else None
     phone = normalize_phone(phone) if phone else None
-    contact = None
-    for column, value in ((Contact.email, email), (Contact.phone, phone)):
-        if value and contact is None:
-            contact = db.session.scalar(
-                select(Contact)
-                .where(Contact.tenant_id == tenant_id, column == value, Contact.merged_into_id.is_(None))
-                .order_by(Contact.id)
-                .limit(1)
-            )
+    contact = _by_email(tenant_id, email) if email else None
+    if contact is None and phone:
+        contact = db.session.scalar(_current(tenant_id, Contact.phone == phone).limit(1))
     if contact is None:
         org = organizations.by_domain(tenant_id, email) if email else None
         contact = Contact(
@@ -71,6 +65,8 @@ def find_or_create(
         )
         db.session.add(contact)
         db.session.flush()
+        if email:
+            memo.remember(("contact_by_email", tenant_id, email), contact)
         return contact
     # Fill what we did not know yet; never overwrite what an agent has corrected.
     if name and not contact.name:
@@ -82,6 +78,44 @@ def find_or_create(
     if language and not contact.language:
         contact.language = language
     return contact
+
+
+def _current(tenant_id: int, *where: ColumnElement[bool]) -> Select[tuple[Contact]]:
+    """The tenant's contacts that were not merged away, oldest first."""
+    return (
+        select(Contact)
+        .where(Contact.tenant_id == tenant_id, Contact.merged_into_id.is_(None), *where)
+        .order_by(Contact.id)
+    )
+
+
+def _by_email(tenant_id: int, email: str) -> Contact | None:
+    """Read once per batch (`core.memo`): `prefetch` loads a batch's senders with one query."""
+    return memo.read(
+        ("contact_by_email", tenant_id, email),
+        lambda: db.session.scalar(_current(tenant_id, Contact.email == email).limit(1)),
+    )
+
+
+def prefetch(tenant_id: int, emails: list[str]) -> None:
+    """Inside a batch, the contacts of these addresses (or that there is none) with one query,
+    for the `find_or_create` calls that follow; an address that is not valid is left to them."""
+    if not memo.active():
+        return
+    wanted = set()
+    for email in emails:
+        try:
+            wanted.add(normalize_email(email))
+        except ValidationFailed:
+            continue
+    if not wanted:
+        return
+    found: dict[str, Contact] = {}
+    for contact in db.session.scalars(_current(tenant_id, Contact.email.in_(sorted(wanted)))):
+        found.setdefault(str(contact.email), contact)
+    for email in wanted:
+        memo.remember(("contact_by_email", tenant_id, email), found.get(email))
+    organizations.prefetch(tenant_id, [email for email in wanted if email not in found])
 
 
 def update_contact(

@@ -23,12 +23,13 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import undefer
+from sqlalchemy.orm.attributes import flag_modified, set_committed_value
 
 from agents import routing
 from billing import usage
 from billing.models import UsageKind
 from core import memo, scheduler
-from core.database import insert_once
+from core.database import insert_once, rows_later
 from core.errors import Conflict, NotFound
 from core.extensions import db
 from core.jobs import job
@@ -37,7 +38,7 @@ from core.models_base import utcnow
 from i18n.detect import detect
 from tenants import services as tenants
 from tenants.models import Tenant
-from tickets import contacts
+from tickets import contacts, numbers
 from tickets.macros import fill
 from tickets.models import (
     Attachment,
@@ -132,7 +133,9 @@ def process_inbound(tenant_id: int, record_id: int) -> int | None:
 
 
 Processor = Callable[[InboundRecord], "Ticket | None"]
+Preparer = Callable[[list[InboundRecord]], None]
 _processors: dict[str, Processor] = {}
+_preparers: dict[str, Preparer] = {}
 
 
 def processor(channel: Channel) -> Callable[[Processor], Processor]:
@@ -142,6 +145,18 @@ def processor(channel: Channel) -> Callable[[Processor], Processor]:
 
     def register(fn: Processor) -> Processor:
         _processors[channel.value] = fn
+        return fn
+
+    return register
+
+
+def preparer(channel: Channel) -> Callable[[Preparer], Preparer]:
+    """Register what a channel does ahead of a batch of its records, inside the batch's memo
+    (`core.memo`): load with one query what its processor would look up once per record (the
+    senders' contacts, say). Only an optimization: the processors work without it."""
+
+    def register(fn: Preparer) -> Preparer:
+        _preparers[channel.value] = fn
         return fn
 
     return register
@@ -176,14 +191,54 @@ def process_batch(tenant_id: int, record_id: int, *, limit: int = BATCH) -> int 
     # Held for the batch: the session's identity map holds unchanged rows weakly, and the
     # tenant would be read again for every record.
     tenant = db.session.get(Tenant, tenant_id) if len(records) > 1 else None
-    with memo.batch():
-        for record in records:
-            _attempt(record)
-            db.session.expire(record, ["raw"])  # the raw bytes are not needed any more
+    if len(records) < 2 or not _all_at_once(records):
+        with memo.batch():
+            for record in records:
+                _attempt(record)
+                db.session.expire(record, ["raw"])  # the raw bytes are not needed any more
     del tenant
     if others:
         process_inbound.withdraw([_job_key(r.id) for r in others])
     return own.ticket_id if own is not None else None
+
+
+def _all_at_once(records: list[InboundRecord]) -> bool:
+    """The batch's records one after the other in a single savepoint, instead of a savepoint
+    each: two round trips and a nested flush less per record, and the records' own UPDATEs
+    written together at the end. True when all of them went through; when any of them fails,
+    the savepoint is rolled back (everything the batch wrote is undone, the records are still
+    locked) and False says to go through them one savepoint at a time, where the failing one
+    is kept with its error and the others go on. A failure costs its batch a second pass;
+    failures are rare. The records' usage events and acknowledgements are written together at
+    the end too (`rows_later`), and their ticket numbers reserved at once (`numbers.reserved`)."""
+    waiting = [
+        r for r in records if r.status not in (InboundStatus.PROCESSED.value, InboundStatus.IGNORED.value)
+    ]
+    try:
+        # A memo of its own: what the rolled-back pass read or created is not kept for the next.
+        with (
+            memo.batch(),
+            db.session.begin_nested(),
+            numbers.reserved(waiting[0].tenant_id, len(waiting)),
+            rows_later(),
+        ):
+            for channel in dict.fromkeys(r.channel for r in waiting):
+                if channel in _preparers:
+                    _preparers[channel]([r for r in waiting if r.channel == channel])
+            results = []
+            for record in waiting:
+                results.append(_processors.get(record.channel, _make_ticket)(record))
+                db.session.expire(record, ["raw"])
+                # The outcome the processor set waits for the records' common UPDATE below,
+                # instead of riding on the next record's first flush as an UPDATE of its own.
+                set_committed_value(record, "outcome", record.outcome)
+            for record, ticket in zip(waiting, results, strict=True):
+                _done(record, ticket)
+                flag_modified(record, "outcome")
+    except Exception:
+        log.info("a batch of %d records falls back to one savepoint per record", len(waiting), exc_info=True)
+        return False
+    return True
 
 
 def _claim(tenant_id: int, record_id: int, limit: int) -> list[InboundRecord]:
@@ -230,6 +285,7 @@ def _attempt(record: InboundRecord) -> int | None:
             _done(record, _processors.get(record.channel, _make_ticket)(record))
     except Exception as exc:
         log.exception("inbound %s failed", record_id)
+        memo.forget()  # it may keep a row the rollback undid (a contact the attempt created)
         record.attempts += 1
         record.status = InboundStatus.FAILED.value
         record.error = f"{type(exc).__name__}: {exc}"[:2000]

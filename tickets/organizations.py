@@ -103,6 +103,23 @@ def by_domain(tenant_id: int, email: str) -> Organization | None:
     )
 
 
+def prefetch(tenant_id: int, emails: list[str]) -> None:
+    """Inside a batch, the organisations of these addresses' domains with one query, for the
+    `by_domain` calls that follow."""
+    domains = {email.rpartition("@")[2].lower() for email in emails} - {""}
+    if not memo.active() or not domains:
+        return
+    found: dict[str, Organization] = {}
+    for org in db.session.scalars(
+        select(Organization)
+        .where(Organization.tenant_id == tenant_id, Organization.domain.in_(sorted(domains)))
+        .order_by(Organization.id)
+    ):
+        found.setdefault(str(org.domain), org)
+    for domain in domains:
+        memo.remember(("organization_by_domain", tenant_id, domain), found.get(domain))
+
+
 def members(org: Organization) -> list[Contact]:
     return list(
         db.session.scalars(

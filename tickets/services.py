@@ -18,7 +18,6 @@ from flask_babel import gettext as _
 from sqlalchemy import Select, Text, cast, func, select, text, union_all
 
 from core import audit, tenancy
-from core.database import insert_on_conflict
 from core.errors import Conflict, NotFound, ValidationFailed
 from core.extensions import db
 from core.mail import send_email
@@ -39,9 +38,9 @@ from tickets.models import (
     Priority,
     Status,
     Ticket,
-    TicketCounter,
     TicketEvent,
 )
+from tickets.numbers import next_number
 
 # Which status may follow which; reopening goes through `reopen`.
 TRANSITIONS: dict[Status, set[Status]] = {
@@ -53,7 +52,6 @@ TRANSITIONS: dict[Status, set[Status]] = {
     Status.CLOSED: set(),
 }
 OPEN_VALUES = frozenset(s.value for s in OPEN_STATUSES)
-FIRST_NUMBER = 1001  # a tenant's first ticket
 TAG_RE = re.compile(r"^[\w][\w\-.:/]{0,39}$")
 MAX_TAGS = 20
 
@@ -85,20 +83,6 @@ def _workload(user_id: int | None, delta: int) -> None:
 
 def display_number(tenant: Tenant, ticket: Ticket) -> str:
     return f"{tenant.ticket_prefix}-{ticket.number}"
-
-
-def next_number(tenant_id: int) -> int:
-    """The next ticket number of a tenant, in one statement: the counter row is created at the
-    first ticket or incremented, and its row lock (held to the commit) serializes concurrent
-    intakes, so numbers have no gaps from races."""
-    statement = insert_on_conflict(TicketCounter, tenant_id).values(
-        tenant_id=tenant_id, last_number=FIRST_NUMBER
-    )
-    statement = statement.on_conflict_do_update(
-        index_elements=[TicketCounter.tenant_id],
-        set_={"last_number": TicketCounter.last_number + 1},
-    ).returning(TicketCounter.last_number)
-    return int(db.session.execute(statement).scalar_one())
 
 
 def record_event(ticket: Ticket, kind: str, **data: Any) -> TicketEvent:

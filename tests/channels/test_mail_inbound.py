@@ -197,6 +197,20 @@ def test_bounce_attaches_to_the_ticket_and_marks_the_address(world: World, smtp_
         assert contact.email_failing_since is None
 
 
+def _process_as_one_batch(world: World, raws: list[bytes]) -> list[InboundRecord]:
+    """Mails stored for alpha, then processed by one job, as a worker does under a backlog."""
+    records = [
+        intake.receive(
+            world.alpha.id,
+            intake.InboundContact(channel=Channel.EMAIL, external_id=f"batch-{n}", subject="", body=""),
+            raw=raw,
+        )
+        for n, raw in enumerate(raws)
+    ]
+    intake.process_batch(world.alpha.id, records[0].id)
+    return records
+
+
 def test_a_bounce_and_the_next_mail_of_the_address_in_one_batch_leave_it_working(
     world: World, smtp_to
 ) -> None:
@@ -209,15 +223,7 @@ def test_a_bounce_and_the_next_mail_of_the_address_in_one_batch_leave_it_working
         mail(sender="Nobody <nobody@gone.example>", subject=f"[ALPHA-{ticket.number}] wieder da"),
     ]
     with tenancy.only(world.alpha.id):
-        other, bounce, back = (
-            intake.receive(
-                world.alpha.id,
-                intake.InboundContact(channel=Channel.EMAIL, external_id=f"batch-{n}", subject="", body=""),
-                raw=raw,
-            )
-            for n, raw in enumerate(raws)
-        )
-        intake.process_batch(world.alpha.id, other.id)
+        other, bounce, back = _process_as_one_batch(world, raws)
         assert (other.outcome, bounce.outcome, back.outcome) == ("new_ticket", "bounce", "threaded")
         contact = db.session.scalar(select(Contact).where(Contact.email == "nobody@gone.example"))
         assert contact.email_failing_since is None
@@ -290,3 +296,15 @@ def test_html_only_mail_attachments_and_limits(world: World, app, monkeypatch) -
             db.session.scalars(select(Attachment.filename).where(Attachment.message_id == message.id))
         )
     assert names == {"winmail.dat"}
+
+
+def test_two_mails_of_a_new_sender_in_one_batch_make_one_contact(world: World) -> None:
+    raws = [
+        mail(sender="Neu Kunde <neu@kunde.example>", subject="Erste Frage", message_id="<n1@kunde.example>"),
+        mail(sender="Neu Kunde <NEU@kunde.example>", subject="Zweite Frage", message_id="<n2@kunde.example>"),
+    ]
+    with tenancy.only(world.alpha.id):
+        first, second = _process_as_one_batch(world, raws)
+        assert (first.outcome, second.outcome) == ("new_ticket", "new_ticket")
+        [contact] = db.session.scalars(select(Contact).where(Contact.email == "neu@kunde.example")).all()
+        assert {_ticket(first).contact_id, _ticket(second).contact_id} == {contact.id}

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from flask import Flask
 from sqlalchemy import select
 
 from core import jobs, outbox, scheduler, tenancy
+from core.database import rows_later
 from core.extensions import db
 from core.mail import send_email
 from core.models_base import utcnow
@@ -163,3 +165,41 @@ def test_outbox_rows_of_other_tenants_are_invisible(world: World) -> None:
         visible = db.session.scalars(select(OutboxMessage)).all()
     assert visible  # beta's own acknowledgement
     assert {m.tenant_id for m in visible} == {world.beta.id}
+
+
+def _keyed(world: World, to: str, subject: str, key: str) -> OutboxMessage:
+    return send_email(to=to, subject=subject, text="Body", tenant_id=world.alpha.id, dedupe_key=key)
+
+
+def test_a_batch_writes_its_mails_together_once_per_key_and_sends_them_after_commit(
+    world: World, smtp_to: SmtpServer
+) -> None:
+    with tenancy.only(world.alpha.id):
+        _keyed(world, "a@example.com", "Before", "k1")
+        with rows_later():
+            first = _keyed(world, "a@example.com", "Again", "k1")
+            second = _keyed(world, "b@example.com", "New", "k2")
+            _keyed(world, "c@example.com", "Twice", "k2")
+            assert first.id is None  # not written yet, but its payload is there
+            assert second.payload["subject"] == "New"
+            assert db.session.scalar(select(OutboxMessage.id).where(OutboxMessage.dedupe_key == "k2")) is None
+        rows = db.session.scalars(
+            select(OutboxMessage).where(OutboxMessage.dedupe_key.in_(["k1", "k2"]))
+        ).all()
+        assert sorted((r.dedupe_key, r.payload["subject"]) for r in rows) == [("k1", "Before"), ("k2", "New")]
+        jobs.commit()
+    assert sorted(m["Subject"] for m in smtp_to.messages) == ["Before", "New"]  # each key sent once
+
+
+def test_a_failed_batch_writes_none_of_its_rows(world: World, smtp_to: SmtpServer) -> None:
+    def batch_that_fails() -> None:
+        with rows_later():
+            _keyed(world, "a@example.com", "Lost", "k3")
+            raise RuntimeError("the batch failed")
+
+    with tenancy.only(world.alpha.id):
+        with pytest.raises(RuntimeError):
+            batch_that_fails()
+        assert db.session.scalar(select(OutboxMessage.id).where(OutboxMessage.dedupe_key == "k3")) is None
+        jobs.commit()
+    assert smtp_to.messages == []

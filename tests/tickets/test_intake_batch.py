@@ -7,6 +7,7 @@ from flask import Flask
 from rq.registry import FinishedJobRegistry
 from sqlalchemy import delete, select
 
+from billing.models import UsageEvent
 from core import jobs, tenancy
 from core.audit import AuditEvent
 from core.extensions import db
@@ -137,3 +138,51 @@ def test_a_real_worker_works_off_a_backlog_in_fewer_jobs(app: Flask, monkeypatch
             db.session.execute(delete(Tenant).where(Tenant.id == tenant_id))
             db.session.commit()
             db.session.remove()
+
+
+def test_a_batch_numbers_its_tickets_without_gaps_when_some_records_open_none(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A batch reserves a number per record at once and gives back the ones it did not use."""
+    make_ticket = intake._make_ticket
+
+    def ignores_spam(record: InboundRecord) -> Ticket | None:
+        if record.external_id.startswith("spam"):
+            record.outcome = "ignored_for_the_test"
+            return None
+        return make_ticket(record)
+
+    monkeypatch.setattr(intake, "_make_ticket", ignores_spam)
+    with tenancy.only(world.alpha.id):
+        keys = ("gap-a", "spam-1", "gap-b", "spam-2", "spam-3")
+        records = [intake.receive(world.alpha.id, _contact(key)) for key in keys]
+        intake.process_batch(world.alpha.id, records[0].id)
+        assert [r.status for r in records] == [
+            InboundStatus.PROCESSED.value,
+            InboundStatus.IGNORED.value,
+            InboundStatus.PROCESSED.value,
+            InboundStatus.IGNORED.value,
+            InboundStatus.IGNORED.value,
+        ]
+        assert records[1].outcome == "ignored_for_the_test"  # written with the records' common UPDATE
+        first, second = _numbers([records[0], records[2]])
+        assert second == first + 1
+        later = intake.receive(world.alpha.id, _contact("gap-c"))
+        intake.process_batch(world.alpha.id, later.id)
+        assert _numbers([later]) == [second + 1]  # the unused numbers were given back
+
+
+def test_a_batch_bills_and_acknowledges_each_contact_once(world: World) -> None:
+    with tenancy.only(world.alpha.id):
+        records = [intake.receive(world.alpha.id, _contact(f"billed-{n}")) for n in range(3)]
+        intake.process_batch(world.alpha.id, records[0].id)
+        keys = db.session.scalars(
+            select(UsageEvent.key).where(UsageEvent.key.in_([f"inbound:{r.id}" for r in records]))
+        ).all()
+        assert sorted(keys) == sorted(f"inbound:{r.id}" for r in records)
+        acks = db.session.scalars(
+            select(OutboxMessage.payload).where(
+                OutboxMessage.dedupe_key.in_([f"ack:{world.alpha.id}:{r.ticket_id}" for r in records])
+            )
+        ).all()
+        assert sorted(a["to"][0] for a in acks) == [f"billed-{n}@example.com" for n in range(3)]
