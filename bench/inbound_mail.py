@@ -66,7 +66,7 @@ STAGES = [
     ("channels/mail_text.py", "html_to_text", "  html_to_text"),
     ("channels/mail_text.py", "trim_reply", "  trim_reply"),
     ("channels/mail_noise.py", "classify", "classify noise"),
-    ("channels/mail_inbound.py", "_thread", "thread (_thread)"),
+    ("channels/mail_threading.py", "thread", "thread (mail_threading.thread)"),
     ("channels/mail_inbound.py", "_store_attachments", "store attachments"),
     ("channels/mail_inbound.py", "_sender", "sender contact (threaded)"),
     ("tickets/intake.py", "open_from", "open_from (new tickets)"),

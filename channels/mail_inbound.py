@@ -20,8 +20,9 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from channels import mail_threading
 from channels.mail_noise import Noise, classify
-from channels.mail_parse import TICKET_REF_RE, ParsedMail, Unparseable, parse
+from channels.mail_parse import ParsedMail, Unparseable, parse
 from core import jobs, memo, tenancy
 from core.extensions import db
 from core.models_base import utcnow
@@ -126,19 +127,20 @@ def _idempotency_key(raw: bytes) -> str:
 @intake.preparer(Channel.EMAIL)
 def prepare_mails(records: list[InboundRecord]) -> None:
     """Ahead of a batch: each mail parsed, and the contacts of all senders (and their
-    organisations) loaded with one query each, instead of one lookup per mail. A mail that
-    cannot be parsed is left to `process_mail`, which fails it."""
-    senders = []
+    organisations) and what the mails thread onto loaded with one query each, instead of
+    lookups per mail. A mail that cannot be parsed is left to `process_mail`, which fails it."""
+    mails = []
     for record in records:
         try:
             mail = parse(record.raw or b"")
         except Exception:  # noqa: S112  (process_mail parses it again and records the failure)
             continue
         memo.remember(("parsed_mail", record.id), mail)
-        if mail.from_address:
-            senders.append(mail.from_address)
-    if records and senders:
-        contacts.prefetch(records[0].tenant_id, senders)
+        mails.append(mail)
+    if mails:
+        tenant = db.session.get_one(Tenant, records[0].tenant_id)
+        contacts.prefetch(tenant.id, [mail.from_address for mail in mails if mail.from_address])
+        mail_threading.prefetch(tenant, mails)
 
 
 @intake.processor(Channel.EMAIL)
@@ -154,7 +156,7 @@ def process_mail(record: InboundRecord) -> Ticket | None:
     if noise is Noise.BOUNCE:
         return _bounce(record, mail)
     tenant = db.session.get_one(Tenant, record.tenant_id)
-    ticket = _thread(tenant, mail)
+    ticket = mail_threading.thread(tenant, mail)
     stored, rejected = _store_attachments(record, mail)
     extra = _message_data(mail, noise, stored, rejected)
     body = mail.visible or mail.text or _("(empty message)")
@@ -184,7 +186,7 @@ def process_mail(record: InboundRecord) -> Ticket | None:
             )
         message.email_message_id = mail.message_id
         message.data = extra
-        db.session.flush()
+        mail_threading.written(record.tenant_id, mail.message_id, ticket)
         _link(stored, message)
         # Set last: a query above would otherwise flush it as an UPDATE of its own.
         record.outcome = OUTCOME_THREADED
@@ -203,6 +205,7 @@ def process_mail(record: InboundRecord) -> Ticket | None:
             message_id=mail.message_id,
         ),
     )
+    mail_threading.written(record.tenant_id, mail.message_id, new)
     _link(stored, message)
     _clear_failing(record.tenant_id, mail.from_address)
     if ticket is not None:  # the customer answered a closed ticket: a follow-up, related to it
@@ -211,34 +214,6 @@ def process_mail(record: InboundRecord) -> Ticket | None:
     else:
         record.outcome = intake.OUTCOME_NEW
     return new
-
-
-def _ticket_of_messages(tenant_id: int, message_ids: list[str]) -> Ticket | None:
-    """The ticket of the newest message with one of these Message-IDs (ours or the customer's)."""
-    if not message_ids:
-        return None
-    return db.session.scalar(
-        select(Ticket)
-        .join(Message, Message.ticket_id == Ticket.id)
-        .where(Message.tenant_id == tenant_id, Message.email_message_id.in_(message_ids[:50]))
-        .order_by(Message.id.desc())
-        .limit(1)
-    )
-
-
-def _thread(tenant: Tenant, mail: ParsedMail) -> Ticket | None:
-    ticket = _ticket_of_messages(tenant.id, mail.thread_ids)
-    if ticket is None:
-        for prefix, number in TICKET_REF_RE.findall(mail.subject):
-            if prefix == tenant.ticket_prefix:
-                ticket = tickets.find_by_number(tenant.id, int(number))
-                if ticket is not None:
-                    break
-    seen: set[int] = set()
-    while ticket is not None and ticket.merged_into_id and ticket.id not in seen:
-        seen.add(ticket.id)
-        ticket = db.session.get(Ticket, ticket.merged_into_id)
-    return ticket
 
 
 def _sender(tenant_id: int, mail: ParsedMail, language: str) -> Contact | None:
@@ -298,8 +273,7 @@ def _bounce(record: InboundRecord, mail: ParsedMail) -> Ticket | None:
             contact.email_failing_since = contact.email_failing_since or now
             contact.email_failure = (reason or _("Mail to this address bounced."))[:500]
         _maybe_failing(record.tenant_id).update(failed)
-    ids = [*(bounce.original_message_ids if bounce else []), *mail.thread_ids]
-    ticket = _ticket_of_messages(record.tenant_id, ids)
+    ticket = mail_threading.ticket_of_messages(record.tenant_id, mail_threading.lookup_ids(mail))
     if ticket is None:
         record.outcome = OUTCOME_BOUNCE_UNMATCHED
         return None
@@ -341,11 +315,14 @@ def _store_attachments(
             continue
         upload = attachments.Upload(filename=name, content_type=part.content_type, data=part.data)
         stored.append((attachments.store(record.tenant_id, upload, inbound_id=record.id), part.content_id))
-    db.session.flush()
+    if stored:
+        db.session.flush()  # their ids, for the inline images' references
     return stored, rejected
 
 
 def _link(stored: list[tuple[Attachment, str | None]], message: Message) -> None:
+    if stored and message.id is None:
+        db.session.flush()  # the message's id; a batch flushes its messages together otherwise
     for attachment, _cid in stored:
         attachment.message_id = message.id
 

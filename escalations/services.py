@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from billing import usage
 from billing.models import UsageKind
+from core import memo
 from core.auth.models import User
 from core.auth.roles import Role
 from core.errors import Conflict, NotFound, ValidationFailed
@@ -36,16 +37,43 @@ def _not_yours() -> NotFound:
 
 
 def active_of(ticket: Ticket) -> Escalation | None:
-    return db.session.scalar(
+    """Inside an intake batch read from what `prefetch_active` loaded (an intake batch opens no
+    escalation, and the one it acknowledges stays active and is the same object)."""
+    if tickets.opened_by_batch(ticket):
+        return None  # nothing refers to a ticket the running intake batch opened
+    return memo.read(
+        ("active_escalation", ticket.tenant_id, ticket.id),
+        lambda: db.session.scalar(
+            select(Escalation)
+            .where(
+                Escalation.tenant_id == ticket.tenant_id,
+                Escalation.ticket_id == ticket.id,
+                Escalation.status.in_(ACTIVE_ESCALATION),
+            )
+            .order_by(Escalation.id.desc())
+            .limit(1)
+        ),
+    )
+
+
+def prefetch_active(tenant_id: int, ticket_ids: list[int]) -> None:
+    """Inside a batch, the active escalations of these tickets (or that there is none) with one
+    query, for the `active_of` calls that follow."""
+    if not memo.active() or not ticket_ids:
+        return
+    active: dict[int, Escalation] = {}
+    for escalation in db.session.scalars(
         select(Escalation)
         .where(
-            Escalation.tenant_id == ticket.tenant_id,
-            Escalation.ticket_id == ticket.id,
+            Escalation.tenant_id == tenant_id,
+            Escalation.ticket_id.in_(sorted(ticket_ids)),
             Escalation.status.in_(ACTIVE_ESCALATION),
         )
-        .order_by(Escalation.id.desc())
-        .limit(1)
-    )
+        .order_by(Escalation.id)
+    ):
+        active[escalation.ticket_id] = escalation  # the newest wins, as in active_of
+    for ticket_id in ticket_ids:
+        memo.remember(("active_escalation", tenant_id, ticket_id), active.get(ticket_id))
 
 
 def history_of(ticket: Ticket) -> list[Escalation]:

@@ -11,6 +11,7 @@ from flask_babel import ngettext
 from sqlalchemy import ColumnElement, Select, func, or_, select, update
 
 from core import audit, memo
+from core.database import assign_id
 from core.errors import NotFound, ValidationFailed
 from core.extensions import db
 from tickets import organizations
@@ -64,7 +65,8 @@ def find_or_create(
             organization_id=org.id if org else None,
         )
         db.session.add(contact)
-        db.session.flush()
+        if not assign_id(contact):  # its id now, or from the flush
+            db.session.flush()
         if email:
             memo.remember(("contact_by_email", tenant_id, email), contact)
         return contact

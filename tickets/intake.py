@@ -29,7 +29,7 @@ from agents import routing
 from billing import usage
 from billing.models import UsageKind
 from core import memo, scheduler
-from core.database import insert_once, rows_later
+from core.database import ids_ahead, insert_once, rows_later
 from core.errors import Conflict, NotFound
 from core.extensions import db
 from core.jobs import job
@@ -210,7 +210,9 @@ def _all_at_once(records: list[InboundRecord]) -> bool:
     locked) and False says to go through them one savepoint at a time, where the failing one
     is kept with its error and the others go on. A failure costs its batch a second pass;
     failures are rare. The records' usage events and acknowledgements are written together at
-    the end too (`rows_later`), and their ticket numbers reserved at once (`numbers.reserved`)."""
+    the end too (`rows_later`), their ticket numbers reserved at once (`numbers.reserved`), and
+    on PostgreSQL their new rows given ids ahead (`ids_ahead`), so that contacts, tickets,
+    messages and history wait for one flush with one INSERT per table."""
     waiting = [
         r for r in records if r.status not in (InboundStatus.PROCESSED.value, InboundStatus.IGNORED.value)
     ]
@@ -220,6 +222,7 @@ def _all_at_once(records: list[InboundRecord]) -> bool:
             memo.batch(),
             db.session.begin_nested(),
             numbers.reserved(waiting[0].tenant_id, len(waiting)),
+            ids_ahead(len(waiting)),
             rows_later(),
         ):
             for channel in dict.fromkeys(r.channel for r in waiting):
@@ -232,6 +235,7 @@ def _all_at_once(records: list[InboundRecord]) -> bool:
                 # The outcome the processor set waits for the records' common UPDATE below,
                 # instead of riding on the next record's first flush as an UPDATE of its own.
                 set_committed_value(record, "outcome", record.outcome)
+            db.session.flush()  # the batch's new rows, one INSERT per table, before the records name them
             for record, ticket in zip(waiting, results, strict=True):
                 _done(record, ticket)
                 flag_modified(record, "outcome")
@@ -357,7 +361,8 @@ def _make_ticket(record: InboundRecord) -> Ticket:
 
 def open_from(record: InboundRecord, data: InboundContact) -> tuple[Ticket, Message]:
     """A new ticket for a contact: language, contact, ticket, attachments, usage, routing and
-    the acknowledgement, flushed. Every channel's new tickets come through here."""
+    the acknowledgement. Every channel's new tickets come through here. The ticket has its id;
+    the messages and the history wait for the next flush (in a batch, with the batch's others)."""
     tenant = db.session.get_one(Tenant, record.tenant_id)
     language = (
         data.language
@@ -375,6 +380,7 @@ def open_from(record: InboundRecord, data: InboundContact) -> tuple[Ticket, Mess
             channel=data.channel,
             language=language,
             contact_id=contact.id,
+            contact=contact,
             category=data.category,
             data=data.extra,
             received_at=record.received_at,
@@ -403,7 +409,6 @@ def open_from(record: InboundRecord, data: InboundContact) -> tuple[Ticket, Mess
         routing.auto_assign(ticket)
     if data.acknowledge and tenant.acknowledge and contact.email and contact.email_failing_since is None:
         _acknowledge(tenant, ticket, contact, message)
-    db.session.flush()
     return ticket, message
 
 

@@ -18,7 +18,7 @@ from sqlalchemy import (
     UniqueConstraint,
     text,
 )
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.extensions import db
 from core.models_base import utcnow
@@ -204,6 +204,8 @@ class Ticket(TenantScoped, db.Model):
     # The client team that holds the ticket while it is escalated (levels 2 and 3).
     team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id", ondelete="SET NULL"))
 
+    _contact: Mapped[Contact | None] = relationship(lazy="raise_on_sql")  # the flush's order, as Message's
+
 
 class Message(TenantScoped, db.Model):
     __tablename__ = "messages"
@@ -221,6 +223,14 @@ class Message(TenantScoped, db.Model):
     email_message_id: Mapped[str | None] = mapped_column(String(300))
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    # For the unit of work only (the code sets the id columns, never these, and they are never
+    # loaded): a flush that writes contacts, tickets and messages together, as an intake batch
+    # does, inserts a message after its ticket and its contact.
+    _ticket: Mapped[Ticket] = relationship(lazy="raise_on_sql", foreign_keys=[ticket_id])
+    _author_contact: Mapped[Contact | None] = relationship(
+        lazy="raise_on_sql", foreign_keys=[author_contact_id]
+    )
 
 
 class CallStatus(StrEnum):
@@ -282,6 +292,8 @@ class TicketEvent(TenantScoped, db.Model):
     kind: Mapped[str] = mapped_column(String(40))
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    _ticket: Mapped[Ticket] = relationship(lazy="raise_on_sql")  # the flush's order, as Message's
 
 
 class InboundStatus(StrEnum):

@@ -17,7 +17,8 @@ from flask import render_template
 from flask_babel import gettext as _
 from sqlalchemy import Select, Text, cast, func, select, text, union_all
 
-from core import audit, tenancy
+from core import audit, memo, tenancy
+from core.database import assign_id
 from core.errors import Conflict, NotFound, ValidationFailed
 from core.extensions import db
 from core.mail import send_email
@@ -115,17 +116,21 @@ class NewTicket:
     received_at: datetime | None = None
     # E-mail: the Message-ID later replies refer to.
     email_message_id: str | None = None
+    # The contact itself, when the caller holds it: inside a batch it may not be written yet,
+    # and a lookup by id would flush the batch's rows early.
+    contact: Contact | None = None
 
 
 def open_ticket(new: NewTicket, *, flush: bool = True) -> tuple[Ticket, Message]:
     """The ticket, its first message and its history, flushed. Everything a row holds is set
     before its INSERT (the clocks too), so each row is written once: no follow-up UPDATEs.
 
-    `flush=False` leaves the message and the history to the caller's next flush (the ticket
-    itself is written, it has an id), for a caller that adds more rows of the same tables first:
-    the intake's acknowledgement note goes in with the first message."""
+    `flush=False` leaves the message and the history to the caller's next flush (the ticket has
+    its id: written, or given ahead inside a batch), for a caller that adds more rows of the same
+    tables first: the intake's acknowledgement note goes in with the first message, and a batch's
+    tickets with each other."""
     subject = " ".join(new.subject.split())[:300] or _("(no subject)")
-    contact = db.session.get(Contact, new.contact_id) if new.contact_id else None
+    contact = new.contact or (db.session.get(Contact, new.contact_id) if new.contact_id else None)
     now = utcnow()
     ticket = Ticket(
         tenant_id=new.tenant_id,
@@ -145,7 +150,9 @@ def open_ticket(new: NewTicket, *, flush: bool = True) -> tuple[Ticket, Message]
     # Before the ticket joins the session: the policy's query would otherwise flush it first.
     sla.start_clocks(ticket, start=new.received_at or now, now=now)
     db.session.add(ticket)
-    db.session.flush()
+    if not assign_id(ticket):  # its id now (a batch's, `core.database.ids_ahead`), or from the flush
+        db.session.flush()
+    memo.read(("opened_by_batch", ticket.tenant_id), set).add(ticket.id)
     message = add_message(ticket, new.kind, new.body, contact_id=new.contact_id)
     message.data = new.data or {}
     message.email_message_id = new.email_message_id
@@ -153,6 +160,12 @@ def open_ticket(new: NewTicket, *, flush: bool = True) -> tuple[Ticket, Message]
     if flush:
         db.session.flush()
     return ticket, message
+
+
+def opened_by_batch(ticket: Ticket) -> bool:
+    """Whether the running batch (`core.memo`) opened the ticket: then nothing else refers to
+    it yet (no escalation, no merge), and the lookups for such things can be skipped."""
+    return ticket.id in memo.read(("opened_by_batch", ticket.tenant_id), set)
 
 
 def get_ticket(ticket_id: int) -> Ticket:
@@ -348,8 +361,7 @@ def customer_wrote(
         set_status(ticket, Status.OPEN, now=now)
     sla.customer_wrote(ticket, now)
     touch(ticket, now)
-    db.session.flush()
-    return message
+    return message  # written with the caller's next flush (in an intake batch, with the batch's rows)
 
 
 def assign(ticket: Ticket, user_id: int | None) -> None:

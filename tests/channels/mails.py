@@ -6,6 +6,9 @@ import uuid
 from email.message import EmailMessage
 from email.utils import formatdate
 
+from tickets import intake
+from tickets.models import Channel, InboundRecord
+
 
 def mail(
     *,
@@ -71,3 +74,18 @@ def dsn(*, to: str, failed: str, original_message_id: str, status: str = "5.1.1"
         f"Subject: [ALPHA-1001] Re\r\n\r\n"
         f"--{boundary}--\r\n"
     ).encode()
+
+
+def process_as_one_batch(tenant_id: int, raws: list[bytes]) -> list[InboundRecord]:
+    """Mails stored for the tenant, then processed by one job, as a worker does under a backlog
+    (inside the tenant's scope)."""
+    records = [
+        intake.receive(
+            tenant_id,
+            intake.InboundContact(channel=Channel.EMAIL, external_id=f"batch-{n}", subject="", body=""),
+            raw=raw,
+        )
+        for n, raw in enumerate(raws)
+    ]
+    intake.process_batch(tenant_id, records[0].id)
+    return records

@@ -9,13 +9,12 @@ from channels import mail_inbound
 from core import jobs, tenancy
 from core.extensions import db
 from tenants.models import Tenant, TenantStatus
-from tests.channels.mails import dsn, mail
+from tests.channels.mails import dsn, mail, process_as_one_batch
 from tests.factories import World
 from tickets import intake
 from tickets import services as tickets
 from tickets.models import (
     Attachment,
-    Channel,
     Contact,
     InboundRecord,
     InboundStatus,
@@ -197,20 +196,6 @@ def test_bounce_attaches_to_the_ticket_and_marks_the_address(world: World, smtp_
         assert contact.email_failing_since is None
 
 
-def _process_as_one_batch(world: World, raws: list[bytes]) -> list[InboundRecord]:
-    """Mails stored for alpha, then processed by one job, as a worker does under a backlog."""
-    records = [
-        intake.receive(
-            world.alpha.id,
-            intake.InboundContact(channel=Channel.EMAIL, external_id=f"batch-{n}", subject="", body=""),
-            raw=raw,
-        )
-        for n, raw in enumerate(raws)
-    ]
-    intake.process_batch(world.alpha.id, records[0].id)
-    return records
-
-
 def test_a_bounce_and_the_next_mail_of_the_address_in_one_batch_leave_it_working(
     world: World, smtp_to
 ) -> None:
@@ -223,7 +208,7 @@ def test_a_bounce_and_the_next_mail_of_the_address_in_one_batch_leave_it_working
         mail(sender="Nobody <nobody@gone.example>", subject=f"[ALPHA-{ticket.number}] wieder da"),
     ]
     with tenancy.only(world.alpha.id):
-        other, bounce, back = _process_as_one_batch(world, raws)
+        other, bounce, back = process_as_one_batch(world.alpha.id, raws)
         assert (other.outcome, bounce.outcome, back.outcome) == ("new_ticket", "bounce", "threaded")
         contact = db.session.scalar(select(Contact).where(Contact.email == "nobody@gone.example"))
         assert contact.email_failing_since is None
@@ -304,7 +289,27 @@ def test_two_mails_of_a_new_sender_in_one_batch_make_one_contact(world: World) -
         mail(sender="Neu Kunde <NEU@kunde.example>", subject="Zweite Frage", message_id="<n2@kunde.example>"),
     ]
     with tenancy.only(world.alpha.id):
-        first, second = _process_as_one_batch(world, raws)
+        first, second = process_as_one_batch(world.alpha.id, raws)
         assert (first.outcome, second.outcome) == ("new_ticket", "new_ticket")
         [contact] = db.session.scalars(select(Contact).where(Contact.email == "neu@kunde.example")).all()
         assert {_ticket(first).contact_id, _ticket(second).contact_id} == {contact.id}
+
+
+def test_mails_of_one_batch_thread_onto_each_other_and_onto_older_tickets(world: World, smtp_to) -> None:
+    """A batch looks up Message-IDs and numbers ahead of its mails; the messages it writes itself
+    are found by the later mails of the same batch."""
+    older = _ticket(_deliver(mail(sender="Alt <alt@example.com>", message_id="<old@example.com>")))
+    raws = [
+        mail(sender="Neu <neu@example.com>", subject="Neue Frage", message_id="<new@example.com>"),
+        mail(sender="Neu <neu@example.com>", subject="Nachtrag", in_reply_to="<new@example.com>"),
+        mail(sender="Alt <alt@example.com>", subject="Re: Frage", in_reply_to="<old@example.com>"),
+        mail(sender="Alt <alt@example.com>", subject=f"Noch was [ALPHA-{older.number}]"),
+        mail(sender="Neu <neu@example.com>", subject="Re: Re", references=["<x@y>", "<new@example.com>"]),
+    ]
+    with tenancy.only(world.alpha.id):
+        records = process_as_one_batch(world.alpha.id, raws)
+        assert [r.outcome for r in records] == ["new_ticket", "threaded", "threaded", "threaded", "threaded"]
+        assert [r.ticket_id for r in records] == [records[0].ticket_id] * 2 + [older.id] * 2 + [
+            records[0].ticket_id
+        ]
+        assert len(_messages(db.session.get_one(Ticket, records[0].ticket_id), MessageKind.INBOUND)) == 3

@@ -20,7 +20,7 @@ from escalations import problems, routing
 from escalations import services as escalations
 from escalations import teams as team_service
 from escalations.models import Escalation, EscalationStatus, Team
-from tests.channels.mails import mail
+from tests.channels.mails import mail, process_as_one_batch
 from tests.conftest import api_as, csrf_token, sign_in
 from tests.factories import World, make_ticket, make_user
 from tickets import services as tickets
@@ -193,6 +193,29 @@ def test_the_teams_reply_by_email_lands_on_the_ticket_as_a_note(
     ]
     assert escalation.status == EscalationStatus.ACKNOWLEDGED.value
     assert ticket.status == Status.ESCALATED.value
+
+
+def test_the_teams_reply_in_a_batch_of_mails_lands_as_a_note_too(
+    world: World, alpha_teams: Teams, smtp_to: Any
+) -> None:
+    """A batch looks up the escalations of the tickets its mails answer ahead of them."""
+    escalation_id = _escalate(world, alpha_teams)
+    [to_team] = [m for m in smtp_to.messages if m["To"] == "kundendienst@alpha.example"]
+    raws = [
+        mail(sender="Jemand <jemand@example.com>", subject="Andere Frage"),
+        mail(
+            sender="Expert <expert@alpha.example>",
+            subject="Re: " + to_team["Subject"],
+            body="Bitte den Filter reinigen lassen.",
+            in_reply_to=to_team["Message-ID"],
+        ),
+    ]
+    with tenancy.only(world.alpha.id):
+        records = process_as_one_batch(world.alpha.id, raws)
+        assert [r.outcome for r in records] == ["new_ticket", "threaded"]
+    escalation, ticket = _load(world, escalation_id)
+    assert [m.kind for m in _messages(world, ticket.id) if "Filter" in m.body] == [MessageKind.NOTE.value]
+    assert escalation.status == EscalationStatus.ACKNOWLEDGED.value
 
 
 def test_the_team_returns_the_ticket_to_the_desk_with_instructions(world: World, alpha_teams: Teams) -> None:
