@@ -79,10 +79,7 @@ def thread(tenant: Tenant, mail: ParsedMail) -> Ticket | None:
     if ticket is None:
         for prefix, number in TICKET_REF_RE.findall(mail.subject):
             if prefix == tenant.ticket_prefix:
-                ticket = memo.read(
-                    ("ticket_by_number", tenant.id, int(number)),
-                    lambda number=number: tickets.find_by_number(tenant.id, int(number)),
-                )
+                ticket = tickets.find_by_number(tenant.id, int(number))
                 if ticket is not None:
                     break
     seen: set[int] = set()
@@ -95,8 +92,9 @@ def thread(tenant: Tenant, mail: ParsedMail) -> Ticket | None:
 def prefetch(tenant: Tenant, mails: list[ParsedMail]) -> None:
     """Inside a batch, what `thread` will look up for these mails, with one query for the
     Message-IDs, one for their tickets and those the subjects name, and one for those tickets'
-    escalations. A ticket number of the batch's own new tickets is never named yet: the customer
-    learns it from the acknowledgement, which is sent after the commit."""
+    escalations. The batch's own new tickets are found by their numbers too (`open_ticket`
+    remembers them), though a customer learns a number only from the acknowledgement, which is
+    sent after the commit."""
     if not memo.active():
         return
     ids = {i for mail in mails for i in lookup_ids(mail)}
@@ -125,7 +123,5 @@ def prefetch(tenant: Tenant, mails: list[ParsedMail]) -> None:
             or_(Ticket.id.in_(sorted(ticket_ids)), Ticket.number.in_(sorted(numbers))),
         )
     ).all()
-    by_number = {t.number: t for t in found}
-    for number in numbers:
-        memo.remember(("ticket_by_number", tenant.id, number), by_number.get(number))
+    tickets.remember_numbers(tenant.id, numbers, list(found))
     escalations.prefetch_active(tenant.id, [t.id for t in found])

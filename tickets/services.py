@@ -153,6 +153,7 @@ def open_ticket(new: NewTicket, *, flush: bool = True) -> tuple[Ticket, Message]
     if not assign_id(ticket):  # its id now (a batch's, `core.database.ids_ahead`), or from the flush
         db.session.flush()
     memo.read(("opened_by_batch", ticket.tenant_id), set).add(ticket.id)
+    memo.remember(("ticket_by_number", ticket.tenant_id, ticket.number), ticket)
     message = add_message(ticket, new.kind, new.body, contact_id=new.contact_id)
     message.data = new.data or {}
     message.email_message_id = new.email_message_id
@@ -426,7 +427,21 @@ def add_tags(ticket: Ticket, tags: list[str]) -> None:
 
 
 def find_by_number(tenant_id: int, number: int) -> Ticket | None:
-    return db.session.scalar(select(Ticket).where(Ticket.tenant_id == tenant_id, Ticket.number == number))
+    """Inside a batch (`core.memo`) read once, or from `remember_numbers`; a ticket the batch
+    opens is remembered under its number by `open_ticket`, since a batch writes it late."""
+    return memo.read(
+        ("ticket_by_number", tenant_id, number),
+        lambda: db.session.scalar(
+            select(Ticket).where(Ticket.tenant_id == tenant_id, Ticket.number == number)
+        ),
+    )
+
+
+def remember_numbers(tenant_id: int, numbers: set[int], loaded: list[Ticket]) -> None:
+    """Inside a batch: these numbers were looked up ahead, and `loaded` holds the tickets found."""
+    by_number = {ticket.number: ticket for ticket in loaded if ticket.tenant_id == tenant_id}
+    for number in numbers:
+        memo.remember(("ticket_by_number", tenant_id, number), by_number.get(number))
 
 
 def link_parent(ticket: Ticket, parent: Ticket | None) -> None:

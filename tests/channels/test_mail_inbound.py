@@ -305,11 +305,12 @@ def test_mails_of_one_batch_thread_onto_each_other_and_onto_older_tickets(world:
         mail(sender="Alt <alt@example.com>", subject="Re: Frage", in_reply_to="<old@example.com>"),
         mail(sender="Alt <alt@example.com>", subject=f"Noch was [ALPHA-{older.number}]"),
         mail(sender="Neu <neu@example.com>", subject="Re: Re", references=["<x@y>", "<new@example.com>"]),
+        # The number the first mail's ticket gets (a customer could only guess it this early).
+        mail(sender="Neu <neu@example.com>", subject=f"Wieder ich [ALPHA-{older.number + 1}]"),
     ]
     with tenancy.only(world.alpha.id):
         records = process_as_one_batch(world.alpha.id, raws)
-        assert [r.outcome for r in records] == ["new_ticket", "threaded", "threaded", "threaded", "threaded"]
-        assert [r.ticket_id for r in records] == [records[0].ticket_id] * 2 + [older.id] * 2 + [
-            records[0].ticket_id
-        ]
-        assert len(_messages(db.session.get_one(Ticket, records[0].ticket_id), MessageKind.INBOUND)) == 3
+        assert [r.outcome for r in records] == ["new_ticket"] + ["threaded"] * 5
+        new = records[0].ticket_id
+        assert [r.ticket_id for r in records] == [new, new, older.id, older.id, new, new]
+        assert len(_messages(db.session.get_one(Ticket, new), MessageKind.INBOUND)) == 4
