@@ -315,14 +315,14 @@ def _store_attachments(
             continue
         upload = attachments.Upload(filename=name, content_type=part.content_type, data=part.data)
         stored.append((attachments.store(record.tenant_id, upload, inbound_id=record.id), part.content_id))
-    if stored:
-        db.session.flush()  # their ids, for the inline images' references
+    if any(attachment.id is None for attachment, _cid in stored):
+        db.session.flush()  # their ids, for the inline images' references (a batch gave them)
     return stored, rejected
 
 
 def _link(stored: list[tuple[Attachment, str | None]], message: Message) -> None:
     if stored and message.id is None:
-        db.session.flush()  # the message's id; a batch flushes its messages together otherwise
+        db.session.flush()  # the message's id (inside a batch it has one already)
     for attachment, _cid in stored:
         attachment.message_id = message.id
 

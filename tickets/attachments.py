@@ -11,6 +11,7 @@ from flask import Response, current_app, send_file
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from core.database import assign_id
 from core.errors import NotFound, ValidationFailed
 from core.extensions import db
 from tickets.models import Attachment, Message, Ticket
@@ -131,6 +132,7 @@ def store(tenant_id: int, upload: Upload, *, inbound_id: int | None = None) -> A
         sha256=digest,
     )
     db.session.add(attachment)
+    assign_id(attachment)  # inside an intake batch: its id at once, its row with the batch's
     return attachment
 
 

@@ -278,6 +278,8 @@ class Attachment(TenantScoped, db.Model):
     sha256: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
+    _message: Mapped[Message | None] = relationship(lazy="raise_on_sql")  # the flush's order, as Message's
+
 
 class TicketEvent(TenantScoped, db.Model):
     """The ticket's history: every status, assignment, field and contact change."""

@@ -265,6 +265,9 @@ def add_message(
         email_message_id=None,
     )
     db.session.add(message)
+    # Inside an intake batch every message has its id at once (an attachment may need it), so
+    # that the batch's messages still have the same columns and go in with one INSERT.
+    assign_id(message)
     return message
 
 

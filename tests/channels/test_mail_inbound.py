@@ -314,3 +314,30 @@ def test_mails_of_one_batch_thread_onto_each_other_and_onto_older_tickets(world:
         new = records[0].ticket_id
         assert [r.ticket_id for r in records] == [new, new, older.id, older.id, new, new]
         assert len(_messages(db.session.get_one(Ticket, new), MessageKind.INBOUND)) == 4
+
+
+def test_attachments_of_a_batchs_new_and_threaded_mails_stay_with_their_messages(world: World) -> None:
+    older = _ticket(_deliver(mail(sender="Alt <alt@example.com>", message_id="<att-old@example.com>")))
+    raws = [
+        mail(subject="Rechnung", attachments=[("rechnung.pdf", "application/pdf", b"%PDF-1.4 eins")]),
+        mail(subject="Ohne Anhang"),
+        mail(
+            sender="Alt <alt@example.com>",
+            subject="Re: Foto",
+            in_reply_to="<att-old@example.com>",
+            attachments=[("foto.png", "image/png", b"\x89PNG\r\n\x1a\nzwei")],
+        ),
+    ]
+    with tenancy.only(world.alpha.id):
+        new, plain, reply = process_as_one_batch(world.alpha.id, raws)
+        assert (new.outcome, plain.outcome, reply.outcome) == ("new_ticket", "new_ticket", "threaded")
+        files = {
+            a.filename: a.message_id
+            for a in db.session.scalars(
+                select(Attachment).where(Attachment.inbound_id.in_([new.id, reply.id]))
+            )
+        }
+        [first] = _messages(db.session.get_one(Ticket, new.ticket_id), MessageKind.INBOUND)
+        answer = _messages(older, MessageKind.INBOUND)[-1]
+        assert files == {"rechnung.pdf": first.id, "foto.png": answer.id}
+        assert "Re: Foto" in answer.data["email"]["subject"]
