@@ -6,8 +6,9 @@ processed twice makes one ticket) and runs as a job; a sweep retries what failed
 picked up, so a contact that arrives while Redis is down is processed when it comes back.
 
 A record's job takes the tenant's other waiting records along (`process_batch`): under a backlog
-one job and one transaction serve up to `BATCH` records, each still attempted in a savepoint of
-its own, and the jobs of the others are withdrawn from the queue after the commit.
+one job and one transaction serve up to `BATCH` records, attempted together and written with one
+INSERT per table (`_all_at_once`), or, when one of them fails, each in a savepoint of its own;
+the jobs of the others are withdrawn from the queue after the commit.
 """
 
 from __future__ import annotations
@@ -175,8 +176,9 @@ def process(record_id: int) -> int | None:
 
 def process_batch(tenant_id: int, record_id: int, *, limit: int = BATCH) -> int | None:
     """The record and up to `limit - 1` more records of the tenant that wait unprocessed and
-    that no other worker holds, oldest first, each attempt in its own savepoint, in one
-    transaction; the jobs of the others are withdrawn once it has committed. A job's fixed cost
+    that no other worker holds, oldest first, in one transaction: all at once (`_all_at_once`),
+    or, when one of them fails, each attempt in its own savepoint; the jobs of the others are
+    withdrawn once it has committed. A job's fixed cost
     (the queue's bookkeeping, a connection, the commit) and the tenant's settings (`core.memo`)
     are paid once per batch instead of once per record. Returns what `process` returns for
     `record_id`.
@@ -216,6 +218,8 @@ def _all_at_once(records: list[InboundRecord]) -> bool:
     waiting = [
         r for r in records if r.status not in (InboundStatus.PROCESSED.value, InboundStatus.IGNORED.value)
     ]
+    if not waiting:
+        return True
     try:
         # A memo of its own: what the rolled-back pass read or created is not kept for the next.
         with (
