@@ -16,7 +16,8 @@ busy the machine was, and what processing made of the corpus (tickets opened, re
 
 With `--profile N` no worker runs: the queued jobs are taken from Redis and run in this process
 as the worker would (`core.jobs.execute`: tenancy scope, commit, enqueue) until N records are
-processed, first timed, then N more under cProfile, and the hotspots are printed.
+processed, first timed (with the SQL statements per message, by kind), then N more under
+cProfile: the time per stage, the own time per package and the hotspots are printed.
 
 Needs PostgreSQL and Redis (DATABASE_URL, MIGRATE_DATABASE_URL, REDIS_URL); the database is
 emptied and rebuilt, and the RQ queues of REDIS_URL are emptied.
