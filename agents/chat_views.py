@@ -137,9 +137,30 @@ def chat_events() -> Response:
             chunks.append(sse("queue", {"chats": _queue(user_id)}))
         return chunks, cursor, False
 
+    def quick(cursor: int, notes: list[dict[str, Any]]) -> tuple[list[str], int, bool, list[dict[str, Any]]]:
+        """The lines of the chats it holds that the notifications carry, while each follows on the
+        last one sent of its chat; the visitors' typing in them. The step reads the rest."""
+        chunks = []
+        for index, note in enumerate(notes):
+            kind = note.get("type")
+            if kind in ("message", "typing") and "agent_id" in note and note["agent_id"] != user_id:
+                continue  # a chat it does not hold (waiting, or another agent's): not shown here
+            if kind == "typing" and "agent_id" in note:
+                if note.get("who") == ChatAuthor.VISITOR.value:
+                    chunks.append(sse("typing", {"session_id": note.get("session_id"), "who": "visitor"}))
+                continue
+            chat = note.get("session_id")
+            follows = chat_feed.follows(note, chats[chat]) if kind == "message" and chat in chats else None
+            if follows is None:
+                return chunks, cursor, False, notes[index:]
+            if follows:
+                chunks.append(sse("message", note["line"], note["id"]))
+                chats[chat] = note["id"]
+        return chunks, cursor, False, []
+
     # The clients' channels for the queue, the agent's own for the lines of the chats it holds.
     channels = [chat_broker.tenant_channel(t) for t in tenant_ids] + [chat_broker.agent_channel(user_id)]
-    return stream(channels, step, after)
+    return stream(channels, step, after, quick)
 
 
 def _queue(user_id: int) -> list[dict[str, Any]]:

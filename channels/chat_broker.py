@@ -1,10 +1,12 @@
 """Fan-out of live-chat events to the streams that wait for them, across web processes.
 
-A stream never trusts the broker with content: a notification only wakes it, and it reads the
-committed messages from the database (after the last id it sent). So a notification lost while
-Redis restarts, or sent to a process that had no subscriber yet, costs at most one keepalive
-interval of delay, never a message. Typing indicators are the one thing carried in the
-notification itself: they are worthless a few seconds later and are never stored.
+A stream never depends on the broker for a message: a line's notification carries the stored
+line and the id of its chat's line before it, and a stream writes it from the notification only
+when that is the last line it sent; otherwise it reads the committed messages from the database
+(after the last id it sent), as it does on connect and at every keepalive poll. So a notification
+lost while Redis restarts, or sent to a process that had no subscriber yet, costs at most one
+keepalive interval of delay, never a message. Typing indicators are carried in the notification
+only: they are worthless a few seconds later and are never stored.
 
 With `REDIS_URL` set, notifications go through Redis pub/sub, so a visitor whose stream is held
 by one gunicorn process sees the answer an agent posted to another. Without it (the embedded
@@ -19,6 +21,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
 from collections import deque
 from collections.abc import Iterable
 from typing import Any, Protocol
@@ -61,6 +64,8 @@ class Subscription(Protocol):
 
 class Broker(Protocol):
     def publish(self, channel: str, payload: dict[str, Any]) -> None: ...
+
+    def publish_many(self, channels: Iterable[str], payload: dict[str, Any]) -> None: ...
 
     def subscribe(self, channels: Iterable[str]) -> Subscription: ...
 
@@ -107,6 +112,10 @@ class LocalBroker:
                 subscriber.pending.append(payload)
                 subscriber.ready.notify()
 
+    def publish_many(self, channels: Iterable[str], payload: dict[str, Any]) -> None:
+        for channel in channels:
+            self.publish(channel, payload)
+
     def subscribe(self, channels: Iterable[str]) -> _LocalSubscription:
         subscription = _LocalSubscription(self, set(channels))
         with self.lock:
@@ -121,16 +130,26 @@ class _RedisSubscription:
         self.pubsub = pubsub
 
     def wait(self, timeout: float) -> list[dict[str, Any]]:
+        """Redis confirms each SUBSCRIBE with a message of its own, which `get_message` drops and
+        answers with None at once: the wait goes on until its time is up (it used to end there, and
+        every stream polled the database again right after its first read)."""
         items: list[dict[str, Any]] = []
-        message = self.pubsub.get_message(ignore_subscribe_messages=True, timeout=timeout)
-        while message is not None:
-            if message.get("type") == "message":
-                try:
-                    items.append(json.loads(message["data"]))
-                except (TypeError, ValueError):
-                    log.warning("ignored a malformed chat notification")
-            message = self.pubsub.get_message(ignore_subscribe_messages=True, timeout=0)
+        deadline = time.monotonic() + timeout
+        while not items and (left := deadline - time.monotonic()) > 0:
+            message = self.pubsub.get_message(timeout=left)
+            if message is not None:
+                self._take(message, items)
+        while items and (message := self.pubsub.get_message(timeout=0)) is not None:
+            self._take(message, items)
         return items
+
+    @staticmethod
+    def _take(message: dict[str, Any], items: list[dict[str, Any]]) -> None:
+        if message.get("type") == "message":
+            try:
+                items.append(json.loads(message["data"]))
+            except (TypeError, ValueError):
+                log.warning("ignored a malformed chat notification")
 
     def close(self) -> None:
         try:
@@ -160,6 +179,14 @@ class RedisBroker:
     def publish(self, channel: str, payload: dict[str, Any]) -> None:
         self.redis.publish(PREFIX + channel, json.dumps(payload))
 
+    def publish_many(self, channels: Iterable[str], payload: dict[str, Any]) -> None:
+        """One round trip for all of them (a line goes to both sides), the payload encoded once."""
+        data = json.dumps(payload, separators=(",", ":"))
+        pipe = self.redis.pipeline(transaction=False)
+        for channel in channels:
+            pipe.publish(PREFIX + channel, data)
+        pipe.execute()
+
     def subscribe(self, channels: Iterable[str]) -> _RedisSubscription:
         pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
         pubsub.subscribe(*(PREFIX + c for c in channels))
@@ -179,9 +206,7 @@ def broker(app: Flask | None = None) -> Broker:
 def publish_now(channels: Iterable[str], payload: dict[str, Any]) -> None:
     """Deliver at once; a broker that is down only costs the recipients a short delay."""
     try:
-        target = broker()
-        for channel in channels:
-            target.publish(channel, payload)
+        broker().publish_many(channels, payload)
     except Exception:
         log.exception("chat notification %s not published; streams catch up on their next poll", payload)
 
@@ -192,10 +217,22 @@ def notify(channels: Iterable[str], payload: dict[str, Any]) -> None:
 
 
 @event.listens_for(Session, "after_commit")
-def _publish(session: Session) -> None:
-    pending = session.info.pop("chat_pending", None)
-    if pending and has_app_context():
-        for channels, payload in pending:
+def _committed(session: Session) -> None:
+    """Only the outermost commit delivers: a SAVEPOINT's release fires this too, and a line's
+    notification carries the line itself, which must not reach a stream before it is stored."""
+    if not session.in_nested_transaction() and "chat_pending" in session.info:
+        session.info["chat_ready"] = session.info.pop("chat_pending")
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _publish(session: Session, transaction: Any) -> None:
+    """After the commit, once the connection is back in the pool: the pool's connections are what
+    requests queue for under load (bench/chat.py), and publishing is a Redis round trip."""
+    if transaction.parent is not None:
+        return
+    ready = session.info.pop("chat_ready", None)
+    if ready and has_app_context():
+        for channels, payload in ready:
             publish_now(channels, payload)
 
 

@@ -1,5 +1,5 @@
 """Reading a chat's lines back: what the widget's and the console's streams send next, and each
-line as the JSON they receive."""
+line as the JSON they receive, from the database or from the notification that carries it."""
 
 from __future__ import annotations
 
@@ -54,6 +54,20 @@ def agent_messages_after(
             .limit(limit)
         )
     )
+
+
+def follows(note: Mapping[str, Any], last_sent: int) -> bool | None:
+    """Whether the line a notification carries (`chat_lines.add`) comes right after `last_sent`, the
+    last id a stream sent of that chat: True, send it from the notification; False, it was sent
+    already (notifications from two processes can arrive out of order); None, lines are missing in
+    between or the notification carries no line, so the stream reads the database. The lines of a
+    chat commit in id order, so "the line before it is the last one sent" means none is skipped."""
+    line_id, before = note.get("id"), note.get("after")
+    if "line" not in note or not isinstance(line_id, int) or not isinstance(before, int):
+        return None
+    if line_id <= last_sent:
+        return False
+    return True if before == last_sent else None
 
 
 def last_message_id() -> int:

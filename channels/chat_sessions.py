@@ -12,12 +12,13 @@ notifications only after that commit (see `chat_broker.notify`).
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from channels.chat_models import ChatSession, ChatStatus
 from core.errors import NotFound
@@ -37,9 +38,9 @@ STATUS_LABELS = {
 }
 
 
-def tenant_for_key(key: str) -> int:
+def tenant_for_key(key: str) -> tenants.ChannelTenant:
     """The tenant a widget key belongs to; looked up before any scope exists, like a phone number."""
-    owner = tenants.channel_owner(ChannelKind.CHAT, key) if KEY_RE.match(key) else None
+    owner = tenants.channel_tenant(ChannelKind.CHAT, key) if KEY_RE.match(key) else None
     if owner is None:
         raise NotFound(_("There is no such chat."))
     return owner
@@ -47,14 +48,17 @@ def tenant_for_key(key: str) -> int:
 
 def for_visitor(token: str) -> ChatSession:
     """The visitor's session, within the tenant in scope: another tenant's token is not found."""
-    session = (
-        db.session.scalar(select(ChatSession).where(ChatSession.token == token))
-        if TOKEN_RE.match(token)
-        else None
-    )
+    session = db.session.scalar(_by_token(), {"token": token}) if TOKEN_RE.match(token) else None
     if session is None:
         raise NotFound(_("This chat does not exist."))
     return session
+
+
+@functools.cache
+def _by_token() -> Any:
+    """Built once: every request of the widget looks its chat up (building the query cost as much
+    as running it); the tenancy scope's criteria are added to it at execution, as to any query."""
+    return select(ChatSession).where(ChatSession.token == bindparam("token"))
 
 
 def get(chat_id: int) -> ChatSession:

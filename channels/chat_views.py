@@ -43,6 +43,7 @@ from core.boundary import HTTP_CODES, enter_tenant
 from core.errors import ServiceError, ValidationFailed
 from core.extensions import db, limiter
 from core.i18n import language_name
+from tenants import services as tenants
 from tenants.models import Tenant
 
 bp = Blueprint("chat", __name__, url_prefix="/chat/<key>")
@@ -58,13 +59,17 @@ def _pop_key(endpoint: str | None, values: dict[str, Any] | None) -> None:
 def _enter() -> None:
     """The key names the tenant; everything after runs in that tenant's scope only. (A before-
     request hook of the blueprint: it runs after the boundary has reset the scope.)"""
-    tenant_id = chat_sessions.tenant_for_key(g.chat_key)
-    enter_tenant(tenant_id)
-    tenant = db.session.get_one(Tenant, tenant_id)
-    g.chat_tenant = tenant
+    tenant = chat_sessions.tenant_for_key(g.chat_key)
+    enter_tenant(tenant.id)
+    g.chat_tenant_id = tenant.id
     g.tenant_locale = _language(tenant)
     g.tenant_timezone = tenant.timezone
     g.embeddable = True
+
+
+def _tenant() -> Tenant:
+    """The whole client, for the views that show or start a chat; a line needs none of it."""
+    return db.session.get_one(Tenant, g.chat_tenant_id)
 
 
 @bp.url_defaults
@@ -73,7 +78,7 @@ def _key(endpoint: str, values: dict[str, Any]) -> None:
         values["key"] = g.chat_key
 
 
-def _language(tenant: Tenant) -> str:
+def _language(tenant: tenants.ChannelTenant) -> str:
     """The widget's language: what the visitor chose (or the host page says), if the client has it."""
     wanted = request.args.get("lang") or (request.get_json(silent=True) or {}).get("language") or ""
     wanted = str(wanted)[:2].lower()
@@ -159,7 +164,7 @@ def loader() -> Response:
     """`<script src="https://desk.example/chat/<key>/widget.js" async></script>` on the client's site:
     this small per-tenant loader carries the key, the languages and the texts, then loads the
     widget itself (plain JavaScript, from this server only)."""
-    tenant: Tenant = g.chat_tenant
+    tenant = _tenant()
     config = {
         "base": url_for("chat.loader", _external=True).rsplit("/", 1)[0],
         "languages": [{"code": code, "name": language_name(code)} for code in tenant.languages],
@@ -180,7 +185,7 @@ def loader() -> Response:
 @bp.route("/config")
 def config() -> Response:
     """Which languages have an agent online now."""
-    tenant: Tenant = g.chat_tenant
+    tenant = _tenant()
     online = chat_queue.online_languages(tenant)
     return jsonify(
         {"languages": [{"code": c, "name": language_name(c), "online": online[c]} for c in tenant.languages]}
@@ -201,14 +206,14 @@ def _start_data(data: dict[str, Any]) -> chat_start.StartChat:
 @bp.route("/start", methods=["POST"])
 @visitor_limit
 def start() -> tuple[Response, int]:
-    session = chat_start.start(g.chat_tenant, _start_data(_body()))
+    session = chat_start.start(_tenant(), _start_data(_body()))
     return jsonify({"token": session.token, "session": chat_sessions.session_json(session)}), 201
 
 
 @bp.route("/offline", methods=["POST"])
 @visitor_limit
 def leave_message() -> tuple[Response, int]:
-    session = chat_start.leave_message(g.chat_tenant, _start_data(_body()))
+    session = chat_start.leave_message(_tenant(), _start_data(_body()))
     return jsonify({"session": chat_sessions.session_json(session)}), 201
 
 
@@ -272,4 +277,23 @@ def events(token: str) -> Response:
                 chunks.append(sse("typing", {"session_id": session_id, "who": "agent"}))
         return chunks, cursor, done
 
-    return stream([chat_broker.session_channel(session_id)], step, after)
+    def quick(cursor: int, notes: list[dict[str, Any]]) -> tuple[list[str], int, bool, list[dict[str, Any]]]:
+        """The lines the notifications carry, while each follows on the last one sent."""
+        chunks = []
+        for index, note in enumerate(notes):
+            kind = note.get("type")
+            if kind == "typing":
+                if note.get("who") == ChatAuthor.AGENT.value:
+                    chunks.append(sse("typing", {"session_id": session_id, "who": "agent"}))
+                continue
+            follows = chat_feed.follows(note, cursor) if kind == "message" else None
+            if follows is None:
+                return chunks, cursor, False, notes[index:]
+            if follows:
+                chunks.append(sse("message", note["line"], note["id"]))
+                cursor = note["id"]
+                if note["line"].get("event") == "ended":
+                    return chunks, cursor, True, []
+        return chunks, cursor, False, []
+
+    return stream([chat_broker.session_channel(session_id)], step, after, quick)

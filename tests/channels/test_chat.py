@@ -35,16 +35,6 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
-def online(world: World) -> World:
-    """Alpha's agent speaks German and English and is available."""
-    with tenancy.system_scope():
-        agents.set_languages(world.agent_alpha, {"de": "native", "en": "fluent"})
-        routing.set_presence(world.agent_alpha, Presence.AVAILABLE)
-        jobs.commit()
-    return world
-
-
-@pytest.fixture
 def fast_streams(app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
     """Streams that poll often and end soon, so a test can read one to its end."""
     monkeypatch.setitem(app.config, "CHAT_KEEPALIVE_SECONDS", 0.05)
@@ -529,7 +519,7 @@ def _held_chat(app: Flask, topic: str) -> tuple[FlaskClient, str, int]:
     return visitor, started["token"], chat_id
 
 
-def test_a_line_wakes_the_other_side_only_and_of_the_consoles_only_the_holders(
+def test_a_line_wakes_both_sides_with_the_line_and_of_the_consoles_only_the_holders(
     app: Flask, online: World
 ) -> None:
     visitor, token, chat_id = _held_chat(app, "Wecker")
@@ -541,15 +531,23 @@ def test_a_line_wakes_the_other_side_only_and_of_the_consoles_only_the_holders(
     try:
         for subscription in (console, team, widget):
             subscription.wait(0.05)  # Redis: the SUBSCRIBE is under way
-        assert visitor.post(f"{ALPHA}/s/{token}/messages", json={"body": "Hallo"}).status_code == 201
-        assert [n["type"] for n in console.wait(1)] == ["message"]
-        assert widget.wait(0.05) == []  # the widget shows its own line from the POST's answer
+        posted = visitor.post(f"{ALPHA}/s/{token}/messages", json={"body": "Hallo"})
+        assert posted.status_code == 201
+        [note] = console.wait(1)
+        # The line as the streams send it, and the chat's line before it ("has joined").
+        assert note["line"] == posted.get_json()
+        with tenancy.only(online.alpha.id):
+            joined = chat_feed.messages_after([chat_id])[-2]
+        assert (joined.event, note["after"]) == ("accepted", joined.id)
+        assert note["agent_id"] == online.agent_alpha.id
+        assert widget.wait(1) == [note]  # the author's stream sends it too, from the notification
         reply = agent.post(
             f"/agent/chats/{chat_id}/messages", json={"body": "Guten Tag"}, headers={"X-CSRFToken": csrf}
         )
         assert reply.status_code == 201
-        assert [n["type"] for n in widget.wait(1)] == ["message"]
-        assert console.wait(0.05) == []
+        [answer] = widget.wait(1)
+        assert (answer["line"]["body"], answer["after"]) == ("Guten Tag", note["id"])
+        assert [n["id"] for n in console.wait(1)] == [answer["id"]]
         assert team.wait(0.05) == []  # the client's other consoles do not show a held chat's lines
     finally:
         for subscription in (console, team, widget):
