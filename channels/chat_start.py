@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from flask_babel import force_locale
 from flask_babel import gettext as _
@@ -92,26 +93,39 @@ def _intake(tenant: Tenant, session: ChatSession, data: StartChat, *, left_messa
     session.inbound_id = record.id
 
 
-def start(tenant: Tenant, data: StartChat, *, now: datetime | None = None) -> ChatSession:
-    """Open a chat, queued for the agents of this client and language. Refused with
-    `NobodyOnline` when none of them is available, so the widget can offer a message instead."""
-    data = _clean(tenant, data, need_message=False)
-    if not online_languages(tenant).get(data.language):
-        raise NobodyOnline()
-    now = now or utcnow()
+def _new_session(
+    tenant: Tenant, data: StartChat, now: datetime, status: ChatStatus, **more: Any
+) -> ChatSession:
+    """The chat's row from the pre-chat form, written (its id names the intake record)."""
     session = ChatSession(
         tenant_id=tenant.id,
         visitor_name=data.name,
         visitor_email=data.email,
         language=data.language,
         topic=data.topic,
-        status=ChatStatus.QUEUED.value,
-        transcript_requested=bool(data.transcript and data.email),
+        status=status.value,
         created_at=now,
         last_activity_at=now,
+        **more,
     )
     db.session.add(session)
     db.session.flush()
+    return session
+
+
+def start(tenant: Tenant, data: StartChat, *, now: datetime | None = None) -> ChatSession:
+    """Open a chat, queued for the agents of this client and language. Refused with
+    `NobodyOnline` when none of them is available, so the widget can offer a message instead."""
+    data = _clean(tenant, data, need_message=False)
+    if not online_languages(tenant).get(data.language):
+        raise NobodyOnline()
+    session = _new_session(
+        tenant,
+        data,
+        now or utcnow(),
+        ChatStatus.QUEUED,
+        transcript_requested=bool(data.transcript and data.email),
+    )
     _intake(tenant, session, data, left_message=False)
     with force_locale(session.language):
         add(session, ChatAuthor.SYSTEM, _("Thank you! An agent will be with you shortly."), event="queued")
@@ -125,19 +139,7 @@ def leave_message(tenant: Tenant, data: StartChat, *, now: datetime | None = Non
     """Nobody online: the message becomes a ticket through the intake, answered by e-mail."""
     data = _clean(tenant, data, need_message=True)
     now = now or utcnow()
-    session = ChatSession(
-        tenant_id=tenant.id,
-        visitor_name=data.name,
-        visitor_email=data.email,
-        language=data.language,
-        topic=data.topic,
-        status=ChatStatus.OFFLINE.value,
-        created_at=now,
-        ended_at=now,
-        last_activity_at=now,
-    )
-    db.session.add(session)
-    db.session.flush()
+    session = _new_session(tenant, data, now, ChatStatus.OFFLINE, ended_at=now)
     add(session, ChatAuthor.VISITOR, data.message)
     _intake(tenant, session, data, left_message=True)
     return session

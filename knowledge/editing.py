@@ -8,6 +8,7 @@ second one based on an old revision is refused instead of silently overwriting t
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from flask_babel import gettext as _
 from sqlalchemy import func, select, update
@@ -142,10 +143,23 @@ def create(
     )
     db.session.add(article)
     db.session.flush()
-    tr = ArticleTranslation(
-        tenant_id=tenant.id,
+    tr = _first_text(article, data.language, title, body, actor, now)
+    db.session.add(tr)
+    db.session.flush()
+    _add_version(tr, actor.id, note)
+    search.index([tr.id])
+    audit.record("article.created", tenant_id=tenant.id, target=article, data={"language": data.language})
+    return article
+
+
+def _first_text(
+    article: Article, language: str, title: str, body: str, actor: User, now: datetime
+) -> ArticleTranslation:
+    """A language's first revision, not yet added to the session."""
+    return ArticleTranslation(
+        tenant_id=article.tenant_id,
         article_id=article.id,
-        language=data.language,
+        language=language,
         title=title,
         body=body,
         body_html=markdown.to_html(body),
@@ -154,12 +168,6 @@ def create(
         created_at=now,
         updated_at=now,
     )
-    db.session.add(tr)
-    db.session.flush()
-    _add_version(tr, actor.id, note)
-    search.index([tr.id])
-    audit.record("article.created", tenant_id=tenant.id, target=article, data={"language": data.language})
-    return article
 
 
 def save_text(
@@ -183,18 +191,7 @@ def save_text(
     now = utcnow()
     tr = translation(article, language)
     if tr is None:
-        tr = ArticleTranslation(
-            tenant_id=article.tenant_id,
-            article_id=article.id,
-            language=language,
-            title=title,
-            body=body,
-            body_html=markdown.to_html(body),
-            revision=1,
-            updated_by_id=actor.id,
-            created_at=now,
-            updated_at=now,
-        )
+        tr = _first_text(article, language, title, body, actor, now)
         try:
             with db.session.begin_nested():
                 db.session.add(tr)

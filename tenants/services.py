@@ -181,12 +181,8 @@ def public_tenant(slug: str) -> Tenant:
 
 def channel_owner(kind: ChannelKind, address: str) -> int | None:
     """Which tenant an inbound address or number belongs to (before any scope exists)."""
-    with tenancy.system_scope():
-        return db.session.scalar(
-            select(TenantChannel.tenant_id).where(
-                TenantChannel.kind == kind.value, TenantChannel.address == _normalize(kind, address)
-            )
-        )
+    owner = channel_tenant(kind, address)
+    return owner.id if owner is not None else None
 
 
 class ChannelTenant(NamedTuple):
@@ -209,9 +205,9 @@ def _channel_tenant_statement() -> Any:
 
 
 def channel_tenant(kind: ChannelKind, address: str) -> ChannelTenant | None:
-    """`channel_owner` with the few columns of the tenant its requests use, in the same query (not
-    the whole row: a tenant has a dozen JSON columns, and loading them was a tenth of a chat line's
-    CPU, bench/chat.py)."""
+    """The tenant a channel's address, number or key belongs to, with the few columns its requests
+    use (not the whole row: a tenant has a dozen JSON columns, and loading them was a tenth of a
+    chat line's CPU, bench/chat.py); looked up before any scope exists."""
     with tenancy.system_scope():
         row = db.session.execute(
             _channel_tenant_statement(), {"kind": kind.value, "address": _normalize(kind, address)}
