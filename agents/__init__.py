@@ -26,7 +26,7 @@ def init_app(app: Flask) -> None:
     from core import nav
     from core.auth.roles import PROVIDER_ROLES, Role, register_assignment_lookup
 
-    register_assignment_lookup(services.assigned_tenant_ids)
+    register_assignment_lookup(services.assigned_tenant_ids, services.assigned_tenants_column)
     app.register_blueprint(views.bp)
     app.register_blueprint(admin_views.bp)
     app.jinja_env.filters["format_placeholder"] = lambda name: "{" + name + "}"

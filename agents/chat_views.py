@@ -21,11 +21,13 @@ from agents.views import bp, client_panel, workspace
 from channels import chat_broker, chat_ending, chat_feed, chat_lines, chat_queue, chat_sessions
 from channels.chat_models import ChatAuthor, ChatSession
 from channels.chat_stream import resume_from, sse, stream
+from core import admission
 from core.api import error_response
 from core.auth.models import User
 from core.errors import Conflict, PermissionDenied, ServiceError, ValidationFailed
 from core.extensions import db
 from core.i18n import language_name
+from core.models_base import utcnow
 from knowledge import desk
 from knowledge import services as articles
 from knowledge.models import UseKind
@@ -107,6 +109,7 @@ def chat_kb_used(chat_id: int, article_id: int) -> tuple[str, int]:
 
 
 @bp.route("/chats/events")
+@admission.streaming
 @workspace
 def chat_events() -> Response:
     """The console's stream: new lines of the agent's chats, the visitors' typing, the queue."""
@@ -201,12 +204,15 @@ def _mine(chat_id: int) -> ChatSession:
 @bp.route("/chats/<int:chat_id>/messages", methods=["POST"])
 @workspace
 def chat_post(chat_id: int) -> tuple[Response, int]:
-    session = _mine(chat_id)
+    now = utcnow()
+    session = chat_sessions.claim(chat_id, now)  # found and locked in one statement
     data = request.get_json(silent=True)
     body = data.get("body") if isinstance(data, dict) else request.form.get("body")
     try:
         text = body if isinstance(body, str) else ""
-        message = chat_lines.post(session, ChatAuthor.AGENT, text, user_id=current_user.id)
+        message = chat_lines.post(
+            session, ChatAuthor.AGENT, text, user_id=current_user.id, now=now, claimed=True
+        )
     except ServiceError as exc:
         return error_response(exc.status, exc.code, exc.message, exc.fields), exc.status
     return jsonify(chat_feed.as_json(message, session)), 201

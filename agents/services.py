@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import delete, select
+from sqlalchemy import String, cast, delete, func, select
 
 from agents.models import AgentAssignment, AgentLanguage, SkillLevel
 from core import audit
@@ -18,6 +19,15 @@ from core.extensions import db
 def assigned_tenant_ids(user_id: int) -> list[int]:
     return list(
         db.session.scalars(select(AgentAssignment.tenant_id).where(AgentAssignment.user_id == user_id))
+    )
+
+
+def assigned_tenants_column(user_id: Any) -> Any:
+    """`assigned_tenant_ids` as a correlated subquery: the ids comma-separated, NULL for none."""
+    return (
+        select(func.aggregate_strings(cast(AgentAssignment.tenant_id, String), ","))
+        .where(AgentAssignment.user_id == user_id)
+        .scalar_subquery()
     )
 
 

@@ -42,6 +42,7 @@ def add(
     user_id: int | None = None,
     event: str | None = None,
     now: datetime | None = None,
+    claimed: bool = False,
 ) -> ChatMessage:
     """Unchecked: `post` checks what people write; the system's own lines (queued, joined, ended)
     need no check."""
@@ -49,9 +50,11 @@ def add(
     # The chat's row is written (so locked until the commit) before the line takes its id: the
     # lines of one chat are then committed in id order, which the streams rely on (they send
     # what is "after the last id sent", per chat). With the INSERT first, two lines posted to a
-    # chat at once could commit out of order and the earlier one was never streamed.
-    session.last_activity_at = now
-    db.session.flush()
+    # chat at once could commit out of order and the earlier one was never streamed. A chat
+    # found by `chat_sessions.claim` for this line is locked already.
+    if not claimed:
+        session.last_activity_at = now
+        db.session.flush()
     message, previous = _insert(session, author, body, user_id, event, now)
     # Both sides' streams are woken, and the notification carries the line as they send it and
     # the id of the chat's line before it: a stream whose last line sent is that one writes the
@@ -148,8 +151,10 @@ def post(
     *,
     user_id: int | None = None,
     now: datetime | None = None,
+    claimed: bool = False,
 ) -> ChatMessage:
-    """A line from the visitor or from the agent who holds the chat."""
+    """A line from the visitor or from the agent who holds the chat; `claimed`: the chat was found
+    with `chat_sessions.claim` (or `claim_for_visitor`) for this line, so it is locked already."""
     check_length(body)
     body = body.strip()
     if not body:
@@ -158,7 +163,7 @@ def post(
         raise Conflict(_("This chat has ended."))
     if author is ChatAuthor.AGENT and (session.agent_id is None or session.agent_id != user_id):
         raise PermissionDenied(_("Accept the chat before you answer it."))
-    return add(session, author, body, user_id=user_id, now=now)  # also the chat's last activity
+    return add(session, author, body, user_id=user_id, now=now, claimed=claimed)  # also the last activity
 
 
 def typing(session: ChatSession, who: ChatAuthor) -> None:

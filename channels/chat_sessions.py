@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import functools
 import re
+from datetime import datetime
 from typing import Any
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, select, update
 
 from channels.chat_models import ChatSession, ChatStatus
 from core.errors import NotFound
@@ -52,6 +53,44 @@ def for_visitor(token: str) -> ChatSession:
     if session is None:
         raise NotFound(_("This chat does not exist."))
     return session
+
+
+def claim_for_visitor(token: str, now: datetime) -> ChatSession:
+    """The visitor's session for a new line: found, its row locked and its last activity set, in
+    one `UPDATE ... RETURNING` (see `chat_lines.add` for why a line locks its chat first). A
+    lookup and then an UPDATE were two statements and a unit of work per line (bench/chat.py); a
+    line that is refused after this rolls the UPDATE back with it."""
+    found = _claim("token", {"by_token": token, "now": now}) if TOKEN_RE.match(token) else None
+    if found is None:
+        raise NotFound(_("This chat does not exist."))
+    return found
+
+
+def claim(chat_id: int, now: datetime) -> ChatSession:
+    """`get` for a new line from the agent's side: the chat, locked, its last activity set."""
+    found = _claim("id", {"by_id": chat_id, "now": now})
+    if found is None:
+        raise NotFound(_("This chat does not exist or is not yours to see."))
+    return found
+
+
+def _claim(by: str, params: dict[str, Any]) -> ChatSession | None:
+    # RETURNING loads the row; "synchronize" would evaluate the WHERE (and the scope's criteria,
+    # over every tenant-scoped mapper) against the objects of the session on every line.
+    options = {"populate_existing": True, "synchronize_session": False}
+    return db.session.scalar(_claim_statement(by), params, execution_options=options)
+
+
+@functools.cache
+def _claim_statement(by: str) -> Any:
+    """Built once per column; the tenancy scope's criteria are added at execution, as to any
+    UPDATE, so another tenant's chat is not found (and not touched)."""
+    return (
+        update(ChatSession)
+        .where(getattr(ChatSession, by) == bindparam(f"by_{by}"))
+        .values(last_activity_at=bindparam("now"))
+        .returning(ChatSession)
+    )
 
 
 @functools.cache

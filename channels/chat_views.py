@@ -38,11 +38,13 @@ from channels import (
 )
 from channels.chat_models import ChatAuthor, ChatSession
 from channels.chat_stream import resume_from, sse, stream
+from core import admission
 from core.api import error_response
 from core.boundary import HTTP_CODES, enter_tenant
 from core.errors import ServiceError, ValidationFailed
 from core.extensions import db, limiter
 from core.i18n import language_name
+from core.models_base import utcnow
 from tenants import services as tenants
 from tenants.models import Tenant
 
@@ -226,8 +228,9 @@ def state(token: str) -> Response:
 @bp.route("/s/<token>/messages", methods=["POST"])
 @visitor_limit
 def post(token: str) -> tuple[Response, int]:
-    session = _session(token)
-    message = chat_lines.post(session, ChatAuthor.VISITOR, _text(_body(), "body"))
+    now = utcnow()
+    session = chat_sessions.claim_for_visitor(token, now)  # found and locked in one statement
+    message = chat_lines.post(session, ChatAuthor.VISITOR, _text(_body(), "body"), now=now, claimed=True)
     return jsonify(chat_feed.as_json(message, session)), 201
 
 
@@ -252,6 +255,7 @@ def transcript(token: str) -> Response:
 
 
 @bp.route("/s/<token>/events")
+@admission.streaming
 def events(token: str) -> Response:
     """The visitor's stream: the chat's messages (id = message id) and the agent's typing."""
     session = _session(token)

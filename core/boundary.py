@@ -9,6 +9,7 @@ commit.
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 from flask import Flask, Response, g, render_template, request
@@ -21,7 +22,7 @@ from core import audit, jobs, tenancy
 from core.api import ApiError, error_response, is_api_request
 from core.auth import services as auth
 from core.errors import ServiceError
-from core.extensions import db
+from core.extensions import db, limiter
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +37,7 @@ HTTP_CODES = {
     415: "unsupported_media_type",
     422: "validation_failed",
     429: "rate_limited",
+    503: "unavailable",
 }
 
 
@@ -49,6 +51,7 @@ def _http_messages() -> dict[int, str]:
         413: _("The request body is too large."),
         415: _("This content type is not supported."),
         429: _("Too many requests; please wait a moment and try again."),
+        503: _("The service is busy. Please try again in a moment."),
     }
 
 
@@ -99,7 +102,16 @@ def _finish(response: Response) -> Response:
         jobs.commit()
     else:
         db.session.rollback()
+        if response.status_code == 429:
+            _retry_after(response)
     return response
+
+
+def _retry_after(response: Response) -> None:
+    """When the breached limit's window ends, in seconds (the rate-limit headers are off)."""
+    breached = limiter.current_limit
+    if breached is not None and "Retry-After" not in response.headers:
+        response.headers["Retry-After"] = str(max(1, breached.reset_at - int(time.time())))
 
 
 def _end(exc: BaseException | None) -> None:

@@ -103,6 +103,10 @@ def load(env: Mapping[str, str] | None = None, **overrides: object) -> dict[str,
         "CHAT_IDLE_MINUTES": int(env.get("CHAT_IDLE_MINUTES", "15")),
         "CHAT_KEEPALIVE_SECONDS": float(env.get("CHAT_KEEPALIVE_SECONDS", "15")),
         "CHAT_STREAM_SECONDS": float(env.get("CHAT_STREAM_SECONDS", "300")),
+        # Requests one web process works on at once, and how long one may wait for its turn
+        # before it is answered 503 (core/admission.py); streams do not count. 0: no gate.
+        "WEB_CONCURRENT_REQUESTS": int(env.get("WEB_CONCURRENT_REQUESTS", "8")),
+        "WEB_ADMISSION_SECONDS": float(env.get("WEB_ADMISSION_SECONDS", "30")),
         "API_MAX_JSON_BYTES": int(env.get("API_MAX_JSON_BYTES", str(1024 * 1024))),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
@@ -115,7 +119,10 @@ def load(env: Mapping[str, str] | None = None, **overrides: object) -> dict[str,
         "LANGUAGES": LANGUAGES,
         "RATELIMIT_STORAGE_URI": redis_url or "memory://",
         "RATELIMIT_LOGIN": env.get("RATELIMIT_LOGIN", "10 per minute"),
-        "RATELIMIT_HEADERS_ENABLED": True,
+        # No X-RateLimit-* headers on every answer: reading a limit's window back is two more Redis
+        # round trips per limited request (a chat line's, bench/chat.py), and only the public
+        # endpoints are limited; a 429 still says when to retry (`core.boundary`).
+        "RATELIMIT_HEADERS_ENABLED": False,
         "ARGON2_TIME_COST": int(env.get("ARGON2_TIME_COST", "3")),
         "ARGON2_MEMORY_COST": int(env.get("ARGON2_MEMORY_COST", "65536")),
         "API_TOKEN_TTL_DAYS": int(env.get("API_TOKEN_TTL_DAYS", "90")),

@@ -16,6 +16,7 @@ Views never filter by tenant themselves; that is how leaks happen.
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar, Token
@@ -246,17 +247,24 @@ def check_write(what: str, tenant_id: int | None) -> None:
 # --- PostgreSQL row-level security ------------------------------------------------------------
 
 _APPLIED = "firstline_rls_applied"
+_RLS_VALUE = re.compile(r"\*|[0-9,]*")
+_IDLE = 0  # psycopg.pq.TransactionStatus.IDLE (psycopg is imported by the dialect, not here)
+_TUPLES_OK = 2  # psycopg.pq.ExecStatus.TUPLES_OK
 # Transaction control carries no data; running set_config before it could hit an aborted
 # transaction (ROLLBACK TO SAVEPOINT after an error).
 _TX_CONTROL = ("ROLLBACK", "RELEASE", "SAVEPOINT", "COMMIT", "BEGIN")
+
+
+def _rls_value() -> str:
+    scope = _current.get()
+    return "" if scope is None else scope.rls_value
 
 
 @event.listens_for(Engine, "before_cursor_execute")
 def _apply_rls(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
     if conn.dialect.name != "postgresql" or statement.lstrip()[:9].upper().startswith(_TX_CONTROL):
         return
-    scope = _current.get()
-    value = "" if scope is None else scope.rls_value
+    value = _rls_value()
     if conn.info.get(_APPLIED) == value:
         return
     with cursor.connection.cursor() as setter:
@@ -264,11 +272,44 @@ def _apply_rls(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
     conn.info[_APPLIED] = value
 
 
+@event.listens_for(Engine, "begin")
+def _begin_scoped(conn: Any) -> None:
+    """Open the transaction and write the scope in one round trip: psycopg would send its own
+    BEGIN before the first statement, and `_apply_rls` a `set_config` after it, two round trips
+    before any work on every transaction (on a chat line, a third of its statements,
+    bench/chat.py). The scope is the one the transaction's first statement runs in: SQLAlchemy
+    begins right before it."""
+    conn.info.pop(_APPLIED, None)
+    if conn.dialect.name != "postgresql":
+        return
+    driver = conn.connection.dbapi_connection
+    pgconn = getattr(driver, "pgconn", None)
+    if pgconn is None or driver.autocommit or driver.info.transaction_status != _IDLE:
+        return  # AUTOCOMMIT (a migration's CREATE INDEX CONCURRENTLY) must not get a BEGIN
+    value = _rls_value()
+    result = pgconn.exec_(_begin_statement(value))
+    if result.status != _TUPLES_OK:
+        # Leave it to psycopg's own BEGIN and `_apply_rls`, which raise the error where
+        # SQLAlchemy handles it (a dropped connection is invalidated there).
+        if driver.info.transaction_status != _IDLE:
+            pgconn.exec_(b"ROLLBACK")
+        return
+    conn.info[_APPLIED] = value
+
+
+@functools.lru_cache(maxsize=4096)
+def _begin_statement(value: str) -> bytes:
+    """The value is a scope's own rendering (digits, commas, `*`), never user input."""
+    if not _RLS_VALUE.fullmatch(value):
+        raise TenancyError(f"unexpected row-level-security value {value!r}")
+    return f"BEGIN; SELECT set_config('{RLS_SETTING}', '{value}', true)".encode()
+
+
 def _forget_rls(conn: Any, *args: Any) -> None:
     conn.info.pop(_APPLIED, None)
 
 
-for _name in ("begin", "commit", "rollback", "rollback_savepoint"):
+for _name in ("commit", "rollback", "rollback_savepoint"):
     event.listen(Engine, _name, _forget_rls)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import secrets
 from datetime import timedelta
@@ -20,7 +21,13 @@ from sqlalchemy import bindparam, select, update
 
 from core import audit, tenancy
 from core.auth.models import ApiToken, User, new_session_token
-from core.auth.roles import CLIENT_ROLES, Role, assigned_tenant_ids
+from core.auth.roles import (
+    CLIENT_ROLES,
+    Role,
+    assigned_tenant_ids,
+    assigned_tenants_column,
+    parse_tenant_list,
+)
 from core.errors import ValidationFailed
 from core.extensions import db
 from core.i18n import locale_of
@@ -58,6 +65,9 @@ def scope_for(user: User) -> tenancy.Scope:
         return tenancy.SYSTEM
     if role in CLIENT_ROLES:
         return tenancy.tenants([user.tenant_id] if user.tenant_id else [])
+    loaded = user.__dict__.get(_ASSIGNED)
+    if loaded is not None:
+        return tenancy.tenants(loaded)
     with tenancy.system_scope():
         return tenancy.tenants(assigned_tenant_ids(user.id))
 
@@ -78,10 +88,28 @@ def load_user(session_id: str) -> User | None:
         return None
     with tenancy.system_scope():
         # populate_existing: load every attribute now, inside the scope, not lazily later.
-        user = db.session.get(User, int(user_id), populate_existing=True)
+        row = db.session.execute(
+            _user_with_tenants(), {"user_id": int(user_id)}, execution_options={"populate_existing": True}
+        ).first()
+    user = row[0] if row is not None else None
     if user is None or not user.is_active or not secrets.compare_digest(user.session_token, token):
         return None
+    if len(row) > 1:  # type: ignore[arg-type]
+        user.__dict__[_ASSIGNED] = parse_tenant_list(row[1])  # type: ignore[index]
     return user
+
+
+# The tenants of a signed-in member of the provider's staff, loaded with the user by `load_user`
+# for `scope_for` (a plain attribute of the instance, for this request only): two queries on
+# every request of an agent were one too many (bench/chat.py, a line from the console).
+_ASSIGNED = "_firstline_assigned_tenants"
+
+
+@functools.cache
+def _user_with_tenants() -> Any:
+    tenants_column = assigned_tenants_column(User.id)
+    columns = [User] if tenants_column is None else [User, tenants_column]
+    return select(*columns).where(User.id == bindparam("user_id"))
 
 
 _DUMMY_HASH: str | None = None

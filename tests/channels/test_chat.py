@@ -387,10 +387,9 @@ def test_visitor_posts_are_rate_limited(app: Flask, online: World, monkeypatch: 
         for n in range(3)
     ]
     assert codes == [201, 201, 429]
-    assert (
-        visitor.post(f"{ALPHA}/s/{token}/messages", json={"body": "noch eine"}).get_json()["error"]["code"]
-        == "rate_limited"
-    )
+    refused = visitor.post(f"{ALPHA}/s/{token}/messages", json={"body": "noch eine"})
+    assert refused.get_json()["error"]["code"] == "rate_limited"
+    assert 1 <= int(refused.headers["Retry-After"]) <= 61
 
 
 # --- streams, reconnects and the broker ------------------------------------------------------
