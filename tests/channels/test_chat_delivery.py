@@ -157,3 +157,29 @@ def test_a_line_said_in_a_savepoint_is_delivered_after_the_commit_only(app: Flas
         assert note["line"]["body"] == "im Savepoint"
     finally:
         widget.close()
+
+
+def test_a_claim_finds_locks_and_touches_only_a_chat_in_scope(app: Flask, online: World) -> None:
+    """`claim` is the lookup of a line's chat: one UPDATE ... RETURNING under the scope's criteria,
+    so another client's chat is not found and its row is not written."""
+    from datetime import timedelta
+
+    from core.errors import NotFound
+    from core.models_base import utcnow
+
+    _visitor, token, chat_id = _held_chat(app, "Anspruch")
+    later = utcnow() + timedelta(minutes=5)
+    with tenancy.using(tenancy.tenants([online.beta.id])):
+        with pytest.raises(NotFound):
+            chat_sessions.claim(chat_id, later)
+        with pytest.raises(NotFound):
+            chat_sessions.claim_for_visitor(token, later)
+    with tenancy.using(tenancy.tenants([online.alpha.id])):
+        untouched = db.session.get(chat_sessions.ChatSession, chat_id, populate_existing=True)
+        assert untouched.last_activity_at < later
+        claimed = chat_sessions.claim_for_visitor(token, later)
+        assert claimed.id == chat_id
+        assert claimed.last_activity_at == later
+        message = chat_lines.post(claimed, ChatAuthor.VISITOR, "  Hallo  ", now=later, claimed=True)
+        assert message.body == "Hallo"
+        assert chat_sessions.claim(chat_id, later).id == chat_id
