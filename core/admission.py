@@ -6,8 +6,9 @@ process (platform/SCALING.md). When a burst of requests arrives, every one of th
 and they all take turns at the interpreter lock: each database or Redis round trip then waits for
 the lock again behind the others, a request that takes 3 ms of CPU holds its pooled connection for
 a quarter of a second, and the process spends its time switching threads instead of working.
-bench/chat.py saw a run fall behind that way and stay behind (median delivery 0.3-0.9 s at 200
-chats), while the same load, admitted a few at a time, is answered in milliseconds.
+bench/chat.py saw runs fall behind that way and stay behind (median delivery 0.3-0.9 s at 200
+chats). The gate bounds how many requests contend; it does not by itself keep every run at 200
+chats on 2 cores from falling behind (README, "Benchmarks").
 
 So at most `WEB_CONCURRENT_REQUESTS` requests of a process run at once (gunicorn's own default is 8
 threads); the others wait for a place, in order, without taking the lock. Server-sent-event
