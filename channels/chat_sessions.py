@@ -51,7 +51,7 @@ def for_visitor(token: str) -> ChatSession:
     """The visitor's session, within the tenant in scope: another tenant's token is not found."""
     session = db.session.scalar(_by_token(), {"token": token}) if TOKEN_RE.match(token) else None
     if session is None:
-        raise NotFound(_("This chat does not exist."))
+        raise _no_such_chat()
     return session
 
 
@@ -62,7 +62,7 @@ def claim_for_visitor(token: str, now: datetime) -> ChatSession:
     line that is refused after this rolls the UPDATE back with it."""
     found = _claim("token", {"by_token": token, "now": now}) if TOKEN_RE.match(token) else None
     if found is None:
-        raise NotFound(_("This chat does not exist."))
+        raise _no_such_chat()
     return found
 
 
@@ -70,7 +70,7 @@ def claim(chat_id: int, now: datetime) -> ChatSession:
     """`get` for a new line from the agent's side: the chat, locked, its last activity set."""
     found = _claim("id", {"by_id": chat_id, "now": now})
     if found is None:
-        raise NotFound(_("This chat does not exist or is not yours to see."))
+        raise _not_yours()
     return found
 
 
@@ -104,8 +104,16 @@ def get(chat_id: int) -> ChatSession:
     """A chat in the caller's scope (an agent's clients); anything else is not found."""
     session = db.session.get(ChatSession, chat_id)
     if session is None:
-        raise NotFound(_("This chat does not exist or is not yours to see."))
+        raise _not_yours()
     return session
+
+
+def _no_such_chat() -> NotFound:
+    return NotFound(_("This chat does not exist."))
+
+
+def _not_yours() -> NotFound:
+    return NotFound(_("This chat does not exist or is not yours to see."))
 
 
 def session_json(session: ChatSession) -> dict[str, Any]:

@@ -4,6 +4,7 @@ or reordered notification) it reads the database, so a line is never skipped (be
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -13,7 +14,9 @@ from sqlalchemy import event
 from channels import chat_broker, chat_feed, chat_lines, chat_sessions
 from channels.chat_models import ChatAuthor
 from core import jobs, tenancy
+from core.errors import NotFound
 from core.extensions import db
+from core.models_base import utcnow
 from tests.channels.test_chat import ALPHA, _agent, _events, _held_chat, _read_until
 from tests.factories import World
 
@@ -162,11 +165,6 @@ def test_a_line_said_in_a_savepoint_is_delivered_after_the_commit_only(app: Flas
 def test_a_claim_finds_locks_and_touches_only_a_chat_in_scope(app: Flask, online: World) -> None:
     """`claim` is the lookup of a line's chat: one UPDATE ... RETURNING under the scope's criteria,
     so another client's chat is not found and its row is not written."""
-    from datetime import timedelta
-
-    from core.errors import NotFound
-    from core.models_base import utcnow
-
     _visitor, token, chat_id = _held_chat(app, "Anspruch")
     later = utcnow() + timedelta(minutes=5)
     with tenancy.using(tenancy.tenants([online.beta.id])):
