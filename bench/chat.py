@@ -30,12 +30,16 @@ neither httpx nor aiohttp, and hundreds of sockets want no thread each); it shar
 cores with gunicorn, PostgreSQL and Redis, and its CPU is printed with theirs, with how busy the
 machine was and how much of that was other processes.
 
-Gunicorn's worker class is the configured `gthread`: an open stream holds one thread for its
-whole life, so the default 8 threads per worker would hold 16 streams on two workers and queue
-every other connection behind them. The benchmark therefore sets `GUNICORN_THREADS` (`--threads`,
-default: enough for all streams spread over the workers, plus room for the posts); see
-platform/SCALING.md. All virtual visitors come from 127.0.0.1, so the per-address limits
-(`RATELIMIT_CHAT`, `RATELIMIT_LOGIN`) are raised for the run.
+As in production (platform/SCALING.md), the two stream routes are served by a gunicorn of their
+own with gevent workers (`platform/gunicorn.streams.conf.py`, `--stream-workers`, default 1) and
+everything else by the configured `gthread` one (`platform/gunicorn.conf.py`, `--workers`, its
+default 8 threads and `WEB_CONCURRENT_REQUESTS`); the visitors and agents open their streams on
+the first and post to the second, as nginx routes them. `--stream-workers 0` serves the streams
+from the gthread workers too, the layout before session 11: an open stream then holds a thread for
+its whole life, so the bench sets `GUNICORN_THREADS` (`--threads`, default: enough for all
+streams spread over the workers, plus room for the posts). The embedded mode has one process and
+the in-process broker, so its streams stay in it. All virtual visitors come from 127.0.0.1, so the
+per-address limits (`RATELIMIT_CHAT`, `RATELIMIT_LOGIN`) are raised for the run.
 
 PostgreSQL + Redis when `--database-url`, `--migrate-database-url` and `--redis-url` (or
 DATABASE_URL, MIGRATE_DATABASE_URL, REDIS_URL) are given: that database is emptied and rebuilt,
@@ -43,8 +47,8 @@ and the RQ queues of that Redis are emptied. Without them: the embedded mode, SQ
 temporary folder and the in-process broker, which needs a single worker process.
 
     .venv/bin/python bench/chat.py [--chats 200] [--seconds 30] [--warmup 5] [--agents 10]
-        [--tenants 20] [--workers 2] [--threads 0] [--database-url URL --migrate-database-url URL
-        --redis-url URL]
+        [--tenants 20] [--workers 2] [--stream-workers 1] [--threads 0] [--database-url URL
+        --migrate-database-url URL --redis-url URL]
 
 The issue's target: 200 concurrent widget connections, one message a second each, median
 delivery latency under 100 ms.
@@ -349,8 +353,11 @@ class Sent:
 
 
 class Load:
-    def __init__(self, port: int, keys: list[str], agent_emails: list[str], chats: int) -> None:
+    def __init__(
+        self, port: int, keys: list[str], agent_emails: list[str], chats: int, stream_port: int = 0
+    ) -> None:
         self.port = port
+        self.stream_port = stream_port or port  # the stream nodes, when they are apart
         self.agents = [Agent(email) for email in agent_emails]
         self.chats = [Chat(i, keys[i % len(keys)], self.agents[i % len(self.agents)]) for i in range(chats)]
         self.pending: dict[tuple[int, int], Sent] = {}
@@ -393,7 +400,7 @@ class Load:
 
     async def open_console(self, agent: Agent) -> None:
         """The console's stream, as the page loaded after the last accept opens it."""
-        agent.stream = Stream(self.port, "/agent/chats/events", agent.headers(), self.on_agent_event)
+        agent.stream = Stream(self.stream_port, "/agent/chats/events", agent.headers(), self.on_agent_event)
         agent.stream.start()
         await asyncio.wait_for(agent.stream.opened.wait(), 30)
 
@@ -415,7 +422,7 @@ class Load:
         data = reply.json()
         chat.token, chat.session_id = data["token"], data["session"]["id"]
         chat.stream = Stream(
-            self.port,
+            self.stream_port,
             f"/chat/{chat.key}/s/{chat.token}/events",
             {},
             lambda *event, chat=chat: self.on_visitor_event(chat, *event),  # type: ignore[misc]
@@ -699,6 +706,7 @@ def configure(args: argparse.Namespace) -> tuple[str, str]:
         if args.workers != 1:
             print("embedded mode (no DATABASE_URL): the in-process broker needs one worker; --workers 1")
             args.workers = 1
+        args.stream_workers = 0  # the in-process broker: the streams must be in the posts' process
         return "sqlite", ""
     if not os.environ.get("REDIS_URL"):
         raise SystemExit("PostgreSQL without Redis: streams in one worker would not hear posts in another")
@@ -716,7 +724,17 @@ def main() -> None:
     parser.add_argument("--tenants", type=int, default=20, help="clients with a chat key")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
     parser.add_argument(
-        "--threads", type=int, default=0, help="gunicorn threads per worker (0: enough for every stream)"
+        "--threads",
+        type=int,
+        default=0,
+        help="gthread threads per worker (0: the conf's 8; without a stream server, enough for every stream)",
+    )
+    parser.add_argument(
+        "--stream-workers",
+        type=int,
+        default=1,
+        help="gevent workers of the stream server (platform/gunicorn.streams.conf.py); 0: the streams"
+        " are served by the gthread workers with the posts (always so in the embedded mode)",
     )
     parser.add_argument(
         "--gunicorn-args", default="", help='more gunicorn options: --gunicorn-args="--max-requests 0"'
@@ -728,9 +746,10 @@ def main() -> None:
 
     backend, database = configure(args)
     streams = args.chats + args.agents
-    # A stream holds a thread; SO_REUSEPORT spreads connections unevenly, so leave a margin,
-    # and room for the posts in flight (each held for the request only).
-    threads = args.threads or -(-streams * 5 // (4 * args.workers)) + 32
+    # The production default with a stream server; without one, a stream holds a thread, and
+    # SO_REUSEPORT spreads connections unevenly, so leave a margin, and room for the posts in
+    # flight (each held for the request only).
+    threads = args.threads or (8 if args.stream_workers else -(-streams * 5 // (4 * args.workers)) + 32)
     os.environ.update(
         {
             "GUNICORN_THREADS": str(threads),
@@ -744,7 +763,13 @@ def main() -> None:
     t0 = time.perf_counter()
     keys, emails = build(args.tenants, args.agents)
     print(
-        f"backend={backend} gunicorn workers={args.workers} threads={threads} (gthread) "
+        f"backend={backend} gunicorn workers={args.workers} threads={threads} (gthread), stream server "
+        + (
+            f"workers={args.stream_workers} (gevent) "
+            if args.stream_workers
+            else "none (streams on gthread) "
+        )
+        + f"WEB_CONCURRENT_REQUESTS={os.environ.get('WEB_CONCURRENT_REQUESTS', 'default')} "
         f"chats={args.chats} agents={args.agents} clients={args.tenants} python={sys.version.split()[0]} "
         f"(schema and data in {time.perf_counter() - t0:.1f} s)",
         flush=True,
@@ -753,21 +778,40 @@ def main() -> None:
     port = free_port()
     log_path = Path(os.environ["FIRSTLINE_INSTANCE"]) / "gunicorn.log"
     server = start_gunicorn(port, args.workers, threads, shlex.split(args.gunicorn_args), log_path)
-    load = Load(port, keys, emails, args.chats)
+    streams_server, stream_port = None, 0
+    if args.stream_workers:
+        stream_port = free_port()
+        streams_server = start_gunicorn(
+            stream_port,
+            args.stream_workers,
+            0,
+            [],
+            log_path.with_name("gunicorn-streams.log"),
+            config="gunicorn.streams.conf.py",
+        )
+    masters = [server.pid] + ([streams_server.pid] if streams_server else [])
+    load = Load(port, keys, emails, args.chats, stream_port)
     try:
         wait_healthy(port, server)
-        meter = CpuMeter(server.pid, database or "-")
-        outcome = asyncio.run(run(load, args, meter, port, server.pid))
-        rss = {pid: memory(pid) for pid in children(server.pid)}
+        if streams_server:
+            wait_healthy(stream_port, streams_server)
+        meter = CpuMeter(server.pid, database or "-", *masters[1:])
+        outcome = asyncio.run(run(load, args, meter, port, masters))
+        rss = {pid: memory(pid) for master in masters for pid in children(master)}
+        outcome["stream pids"] = set(children(streams_server.pid)) if streams_server else set()
         outcome["lost"] = examine_lost(load)
     finally:
         stop(server)
+        if streams_server:
+            stop(streams_server)
         if os.environ.get("REDIS_URL"):
             empty_queues(os.environ["REDIS_URL"])  # the chats' intake jobs: nobody will run them
     report(load, args, outcome, rss, log_path)
 
 
-async def run(load: Load, args: argparse.Namespace, meter: Any, port: int, master: int) -> dict[str, Any]:
+async def run(
+    load: Load, args: argparse.Namespace, meter: Any, port: int, masters: list[int]
+) -> dict[str, Any]:
     t0 = time.perf_counter()
     try:
         await load.setup()
@@ -777,7 +821,10 @@ async def run(load: Load, args: argparse.Namespace, meter: Any, port: int, maste
             flush=True,
         )
         outcome = await load.run(args.warmup, args.seconds, args.grace, meter)
-        outcome["server connections"] = {pid: connections(pid, port) for pid in children(master)}
+        ports = [port, load.stream_port] if load.stream_port != port else [port]
+        outcome["server connections"] = {
+            pid: sum(connections(pid, p) for p in ports) for master in masters for pid in children(master)
+        }
         return outcome
     finally:
         load.close()
@@ -837,8 +884,9 @@ def report(
     web_before, web_after = before["pids"]["web"], after["pids"]["web"]
     for pid, values in sorted(rss.items()):
         busy = (web_after.get(pid, 0.0) - web_before.get(pid, 0.0)) / window
+        kind = "stream server (gevent)" if pid in outcome["stream pids"] else "worker"
         print(
-            f"gunicorn worker pid={pid}: VmRSS={values['VmRSS'] / 1024:.0f} MB "
+            f"gunicorn {kind} pid={pid}: VmRSS={values['VmRSS'] / 1024:.0f} MB "
             f"(peak VmHWM={values['VmHWM'] / 1024:.0f} MB)  busy {busy:.2f} cores"
         )
     print(f"gunicorn log: {log}")

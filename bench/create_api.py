@@ -137,18 +137,19 @@ class CpuMeter:
     """CPU seconds used during a window by gunicorn (master and workers, replaced ones too),
     the PostgreSQL backends of the database, Redis and this process (the load generator)."""
 
-    def __init__(self, master: int, database: str):
-        self.master = master
+    def __init__(self, master: int, database: str, *others: int):
+        self.masters = (master, *others)  # more than one gunicorn: the chat's stream nodes
         self.database = database
 
     def snapshot(self) -> dict[str, object]:
         groups = {
-            "web": children(self.master),
+            "web": [pid for master in self.masters for pid in children(master)],
             "postgres": processes_named("postgres: ", f" {self.database} "),
             "redis": processes_named("redis-server"),
         }
         pids = {name: {pid: cpu_seconds(pid) for pid in group} for name, group in groups.items()}
-        pids["web"][self.master] = cpu_seconds(self.master, reaped=True)
+        for master in self.masters:
+            pids["web"][master] = cpu_seconds(master, reaped=True)
         return {
             "pids": pids,
             "client": time.process_time(),
@@ -182,12 +183,12 @@ def free_port() -> int:
 
 
 def start_gunicorn(
-    port: int, workers: int, threads: int, extra: list[str], log_path: Path
+    port: int, workers: int, threads: int, extra: list[str], log_path: Path, config: str = "gunicorn.conf.py"
 ) -> subprocess.Popen:
     command = [
         str(BIN / "gunicorn"),
         "-c",
-        str(ROOT / "platform" / "gunicorn.conf.py"),
+        str(ROOT / "platform" / config),
         "--chdir",
         str(ROOT),  # import this checkout's code, not an installed copy
         "--bind",

@@ -1,18 +1,22 @@
 """How many ordinary requests one web process works on at once.
 
-Gunicorn's `gthread` worker gives every connection it reads a request from a thread of its own,
-and live chat needs a thread per open stream, so a chat node runs a hundred or more threads per
-process (platform/SCALING.md). When a burst of requests arrives, every one of them starts at once
-and they all take turns at the interpreter lock: each database or Redis round trip then waits for
-the lock again behind the others, a request that takes 3 ms of CPU holds its pooled connection for
-a quarter of a second, and the process spends its time switching threads instead of working.
-bench/chat.py saw runs fall behind that way and stay behind (median delivery 0.3-0.9 s at 200
-chats). The gate bounds how many requests contend; it does not by itself keep every run at 200
-chats on 2 cores from falling behind (README, "Benchmarks").
+Gunicorn's `gthread` worker gives every connection it reads a request from a thread of its own.
+When a burst of requests arrives, every one of them starts at once and they all take turns at the
+interpreter lock: each database or Redis round trip then waits for the lock again behind the
+others, a request that takes 3 ms of CPU holds its pooled connection for a quarter of a second,
+and the process spends its time switching threads instead of working. More requests at once in
+one process buy nothing on CPU-bound work (the lock lets one run) and cost hand-offs; more
+processes are what use more cores. bench/chat.py (200 chats, 2 cores, 200 posts a second) saw
+runs with 8 at once fall behind and stay behind (median delivery 0.3-0.9 s, a third more CPU per
+line); with 2, every run kept up (median 7-9 ms, p95 15-21 ms, 4.9-5.5 ms of web CPU per line),
+with 4 too but at a higher p95 (19-79 ms) and 5.3-5.9 ms a line (README, "Benchmarks").
 
-So at most `WEB_CONCURRENT_REQUESTS` requests of a process run at once (gunicorn's own default is 8
-threads); the others wait for a place, in order, without taking the lock. Server-sent-event
-streams are marked `streaming` and do not count: they wait for minutes and work for microseconds.
+So at most `WEB_CONCURRENT_REQUESTS` (2) requests of a process run at once; the others wait for
+a place, in order, without taking the lock. The cost: a request that waits on something slow
+(a report of a large client, a mailbox check against a slow IMAP server) holds one of the two
+places while it waits, so a node runs several processes (`WEB_CONCURRENCY`, 2 x cores + 1).
+Server-sent-event streams are marked `streaming` and do not count: they wait for minutes and work
+for microseconds (and in production run on the stream server, platform/gunicorn.streams.conf.py).
 A request that waits longer than `WEB_ADMISSION_SECONDS` is answered 503, so a stuck process says
 so instead of queueing without end. 0 turns the gate off.
 """

@@ -105,7 +105,7 @@ def load(env: Mapping[str, str] | None = None, **overrides: object) -> dict[str,
         "CHAT_STREAM_SECONDS": float(env.get("CHAT_STREAM_SECONDS", "300")),
         # Requests one web process works on at once, and how long one may wait for its turn
         # before it is answered 503 (core/admission.py); streams do not count. 0: no gate.
-        "WEB_CONCURRENT_REQUESTS": int(env.get("WEB_CONCURRENT_REQUESTS", "8")),
+        "WEB_CONCURRENT_REQUESTS": int(env.get("WEB_CONCURRENT_REQUESTS", "2")),
         "WEB_ADMISSION_SECONDS": float(env.get("WEB_ADMISSION_SECONDS", "30")),
         "API_MAX_JSON_BYTES": int(env.get("API_MAX_JSON_BYTES", str(1024 * 1024))),
         "SESSION_COOKIE_HTTPONLY": True,

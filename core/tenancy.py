@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import functools
 import re
+import sys
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar, Token
@@ -280,7 +281,7 @@ def _begin_scoped(conn: Any) -> None:
     bench/chat.py). The scope is the one the transaction's first statement runs in: SQLAlchemy
     begins right before it."""
     conn.info.pop(_APPLIED, None)
-    if conn.dialect.name != "postgresql":
+    if conn.dialect.name != "postgresql" or _cooperative():
         return
     driver = conn.connection.dbapi_connection
     pgconn = getattr(driver, "pgconn", None)
@@ -295,6 +296,15 @@ def _begin_scoped(conn: Any) -> None:
             pgconn.exec_(b"ROLLBACK")
         return
     conn.info[_APPLIED] = value
+
+
+def _cooperative() -> bool:
+    """Under gevent (the chat stream server, platform/gunicorn.streams.conf.py) a blocking libpq
+    call would stop every stream of the process for its round trip, while psycopg's own BEGIN and
+    `_apply_rls` wait cooperatively; a stream reads the database rarely, so the extra round trip
+    is the cheaper side there."""
+    monkey = sys.modules.get("gevent.monkey")
+    return monkey is not None and bool(monkey.is_module_patched("socket"))
 
 
 @functools.lru_cache(maxsize=4096)

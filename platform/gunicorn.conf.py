@@ -35,9 +35,11 @@ reuse_port = _bool("GUNICORN_REUSE_PORT", True)
 # PgBouncer's) limit. Scale out with more nodes, not with more workers per node.
 workers = _int("WEB_CONCURRENCY", min(2 * multiprocessing.cpu_count() + 1, 9))
 
-# Threads: requests mostly wait on PostgreSQL, Redis and SMTP, and the live-chat streams
-# (server-sent events) hold a connection open for minutes; gthread keeps such a request on a
-# thread instead of blocking a whole worker, and the worker's heartbeat still runs.
+# Threads: a request that waits on PostgreSQL or Redis does not block the whole worker, and the
+# worker's heartbeat still runs; how many of them work at once is WEB_CONCURRENT_REQUESTS
+# (core/admission.py). The live-chat streams, which hold a connection for minutes, have a server
+# of their own (gunicorn.streams.conf.py); served from here, each holds a thread while open
+# (platform/SCALING.md).
 worker_class = "gthread"
 threads = _int("GUNICORN_THREADS", 8)
 

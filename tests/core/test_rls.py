@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import sys
+from types import SimpleNamespace
+
 import pytest
+from flask import Flask
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
@@ -90,3 +94,24 @@ def test_raw_insert_into_another_tenant_is_refused_by_the_policy(world: World) -
 def test_system_scope_sees_everything(world: World) -> None:
     with tenancy.system_scope():
         assert db.session.execute(text("SELECT count(*) FROM tenants")).scalar() == 2
+
+
+def test_under_gevent_the_transaction_begins_through_psycopg(
+    app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The chat stream server runs under gevent, where the one-round-trip BEGIN (a blocking libpq
+    call) would stop every stream of the process: there psycopg begins, and the scope still holds."""
+    sent: list[str] = []
+    real = tenancy._begin_statement
+    monkeypatch.setattr(tenancy, "_begin_statement", lambda value: sent.append(value) or real(value))
+    setting = text(f"SELECT current_setting('{tenancy.RLS_SETTING}', true)")
+    with app.app_context(), tenancy.only(4242):
+        with db.engine.connect() as conn:
+            assert conn.execute(setting).scalar() == "4242"
+        assert sent == ["4242"]  # threads: BEGIN and the scope in one round trip
+        sent.clear()
+        patched = SimpleNamespace(is_module_patched=lambda name: name == "socket")
+        monkeypatch.setitem(sys.modules, "gevent.monkey", patched)
+        with db.engine.connect() as conn:
+            assert conn.execute(setting).scalar() == "4242"
+        assert sent == []
