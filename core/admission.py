@@ -7,9 +7,9 @@ others, a request that takes 3 ms of CPU holds its pooled connection for a quart
 and the process spends its time switching threads instead of working. More requests at once in
 one process buy nothing on CPU-bound work (the lock lets one run) and cost hand-offs; more
 processes are what use more cores. bench/chat.py (200 chats, 2 cores, 200 posts a second) saw
-runs with 8 at once fall behind and stay behind (median delivery 0.3-0.9 s, a third more CPU per
-line); with 2, every run kept up (median 7-9 ms, p95 15-21 ms, 4.9-5.5 ms of web CPU per line),
-with 4 too but at a higher p95 (19-79 ms) and 5.3-5.9 ms a line (README, "Benchmarks").
+runs with 8 at once fall behind and stay behind (median delivery 0.2-0.9 s, a third more CPU per
+line); with 2, every run kept up (15 runs: median 4.4-8.8 ms, p95 8.5-26 ms, 4.0-5.5 ms of web
+CPU per line), with 4 too but at a higher p95 (13-79 ms) (README, "Benchmarks").
 
 So at most `WEB_CONCURRENT_REQUESTS` (2) requests of a process run at once; the others wait for
 a place, in order, without taking the lock. The cost: a request that waits on something slow
