@@ -24,5 +24,6 @@ bind = f"0.0.0.0:{_int('STREAMS_PORT', 8001)}"  # noqa: F821 - from gunicorn.con
 worker_class = "gevent"
 # Open streams per process; a browser tab holds one, an agent's console one.
 worker_connections = _int("GUNICORN_WORKER_CONNECTIONS", 4000)  # noqa: F821 - from gunicorn.conf.py
-# One process per core: a stream process never waits on anything but its sockets.
-workers = _int("WEB_CONCURRENCY", multiprocessing.cpu_count())  # noqa: F821
+# One process per core: a stream process never waits on anything but its sockets. Not
+# WEB_CONCURRENCY: both servers read one environment file on a node, and that one sizes the web.
+workers = _int("STREAMS_CONCURRENCY", multiprocessing.cpu_count())  # noqa: F821

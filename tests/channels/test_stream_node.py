@@ -75,7 +75,7 @@ def node(tmp_path: Path) -> Iterator[Node]:
         "REDIS_URL": REDIS_URL,
         "SECRET_KEY": SECRET,
         "FIRSTLINE_INSTANCE": str(tmp_path),
-        "WEB_CONCURRENCY": "2",
+        "STREAMS_CONCURRENCY": "2",
         "CHAT_KEEPALIVE_SECONDS": "30",  # a line must arrive by its notification, not by a poll
         "GUNICORN_GRACEFUL_TIMEOUT": "1",  # the streams wait in silence: do not wait for them to end
     }
@@ -198,4 +198,6 @@ def test_the_stream_node_runs_gevent_and_delivers_lines_posted_in_another_proces
     finally:
         for stream in [*streams, console]:
             stream.close()
-    assert "Using worker: gevent" in node.log.read_text()
+    log = node.log.read_text()
+    assert "Using worker: gevent" in log
+    assert log.count("Booting worker") == 2  # STREAMS_CONCURRENCY, not the web server's count
