@@ -86,12 +86,7 @@ class MiniLM:
         for layer in range(LAYERS):
             p = f"encoder.layer.{layer}."
             batch, tokens, _ = x.shape
-
-            def heads(name: str, x: Any = x, p: str = p, batch: int = batch, tokens: int = tokens) -> Any:
-                projected = self._linear(x, p + name)
-                return projected.reshape(batch, tokens, HEADS, size).transpose(0, 2, 1, 3)
-
-            q, k, v = (heads(f"attention.self.{name}") for name in ("query", "key", "value"))
+            q, k, v = (self._heads(x, f"{p}attention.self.{name}") for name in ("query", "key", "value"))
             scores = q @ k.transpose(0, 1, 3, 2) / np.sqrt(size) + hidden
             scores = np.exp(scores - scores.max(-1, keepdims=True))
             scores /= scores.sum(-1, keepdims=True)
@@ -102,6 +97,11 @@ class MiniLM:
             x = self._norm(self._linear(inner, p + "output.dense") + x, p + "output.LayerNorm")
         pooled = (x * mask[..., None]).sum(1) / mask.sum(1, keepdims=True)
         return pooled / np.linalg.norm(pooled, axis=1, keepdims=True)
+
+    def _heads(self, x: Any, name: str) -> Any:
+        """A projection split into the attention heads: (batch, heads, tokens, head size)."""
+        batch, tokens, _ = x.shape
+        return self._linear(x, name).reshape(batch, tokens, HEADS, WIDTH // HEADS).transpose(0, 2, 1, 3)
 
     def _linear(self, x: Any, name: str) -> Any:
         return x @ self.w[name + ".weight"].T + self.w[name + ".bias"]
